@@ -1,0 +1,320 @@
+"""GRU text classifier as a Transformers model.
+
+This file travels to the Hub with saved models (remote code): it imports only torch, transformers and
+`.configuration_gru`.
+
+Padding never reaches a GRU state. Each batch is re-laid so that every text's real tokens come first (right
+padding), trimmed to the longest text, and then:
+- the forward direction runs over the padded batch in one call, and each text's state is read at its own last
+  real token (states after it are never used);
+- the backward direction runs over each text reversed in place (its last real token first, padding still at the
+  end), so it starts at the text's last real token, not at the padding.
+This costs two gathers per layer and is faster on CPU than `pack_padded_sequence` (see README, "Results").
+"""
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+from transformers import PreTrainedModel
+from transformers.modeling_outputs import BaseModelOutputWithPooling, SequenceClassifierOutput
+
+from .configuration_gru import GRUConfig
+
+try:  # transformers >= 5: init functions that leave loaded weights alone
+    from transformers import initialization as init
+except ImportError:  # transformers 4.x
+    from torch.nn import init
+
+
+class GRUPreTrainedModel(PreTrainedModel):
+    config_class = GRUConfig
+    base_model_prefix = "model"
+    main_input_name = "input_ids"
+    supports_gradient_checkpointing = False
+    _no_split_modules = []
+
+    def _init_weights(self, module):
+        std = self.config.initializer_range
+        if isinstance(module, nn.GRU):
+            # transformers' default `_init_weights` knows nn.LSTM but not nn.GRU: without this branch, missing or
+            # resized GRU weights stay uninitialised memory.
+            for name, param in module.named_parameters():
+                if name.startswith("weight_ih"):
+                    init.xavier_uniform_(param)
+                elif name.startswith("weight_hh"):
+                    init.orthogonal_(param)
+                else:
+                    init.zeros_(param)
+        elif isinstance(module, nn.Embedding):
+            init.normal_(module.weight, mean=0.0, std=std)
+            if module.padding_idx is not None and not getattr(module.weight, "_is_hf_initialized", False):
+                with torch.no_grad():
+                    module.weight[module.padding_idx].zero_()
+        elif isinstance(module, nn.Linear):
+            init.normal_(module.weight, mean=0.0, std=std)
+            if module.bias is not None:
+                init.zeros_(module.bias)
+
+    @torch.no_grad()
+    def load_pretrained_embeddings(self, vectors: torch.Tensor, freeze: bool = False):
+        """Copy a `(vocab_size, embedding_dim)` matrix (e.g. GloVe rows matched to the vocabulary) into the
+        embeddings; the padding row stays zero. Call after the model is built: `__init__`, `post_init` and
+        `from_pretrained` would overwrite or ignore anything set earlier."""
+        embeddings = self.get_input_embeddings()
+        if tuple(vectors.shape) != tuple(embeddings.weight.shape):
+            raise ValueError(
+                f"pretrained embeddings have shape {tuple(vectors.shape)}, the model expects "
+                f"(vocab_size, embedding_dim) = {tuple(embeddings.weight.shape)}"
+            )
+        embeddings.weight.copy_(vectors.to(embeddings.weight.dtype))
+        if embeddings.padding_idx is not None:
+            embeddings.weight[embeddings.padding_idx].zero_()
+        embeddings.weight.requires_grad_(not freeze)
+
+
+def _reverse_index(lengths: torch.Tensor, seq_len: int) -> torch.Tensor:
+    """Per-row time index that reverses each text's first `length` positions and leaves the padding in place."""
+    positions = torch.arange(seq_len, device=lengths.device).unsqueeze(0)  # (1, seq_len)
+    reversed_positions = lengths.unsqueeze(1) - 1 - positions  # (batch, seq_len)
+    return torch.where(reversed_positions >= 0, reversed_positions, positions)
+
+
+def _gather_time(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """`x[b, index[b, t]]` for a (batch, seq_len, dim) tensor."""
+    return x.gather(1, index.unsqueeze(-1).expand(-1, -1, x.size(-1)))
+
+
+class GRUModel(GRUPreTrainedModel):
+    """Embeddings and a padding-proof (bi)directional GRU. Returns per-token states (zero at padding) and the
+    pooled sentence vector."""
+
+    def __init__(self, config: GRUConfig):
+        super().__init__(config)
+        self.embeddings = nn.Embedding(config.vocab_size, config.embedding_dim, padding_idx=config.pad_token_id)
+        self.embedding_dropout = nn.Dropout(config.embedding_dropout)
+        self.gru = nn.GRU(
+            input_size=config.embedding_dim,
+            hidden_size=config.hidden_size,
+            num_layers=config.num_hidden_layers,
+            bidirectional=config.bidirectional,
+            dropout=config.hidden_dropout if config.num_hidden_layers > 1 else 0.0,
+            batch_first=True,
+        )
+        self.post_init()
+
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.embeddings
+
+    def set_input_embeddings(self, value: nn.Embedding):
+        self.embeddings = value
+
+    def _layer_weights(self, layer: int, suffix: str = "") -> list[torch.Tensor]:
+        return [getattr(self.gru, f"{kind}_l{layer}{suffix}") for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+
+    def _run_direction(self, x: torch.Tensor, layer: int, suffix: str) -> torch.Tensor:
+        h0 = x.new_zeros(1, x.size(0), self.config.hidden_size)
+        output, _ = torch.gru(x, h0, self._layer_weights(layer, suffix), True, 1, 0.0, self.training, False, True)
+        return output
+
+    def _encode(self, x: torch.Tensor, lengths: torch.Tensor, collect: bool):
+        """Run the GRU over right-padded embeddings `x` (batch, seq_len, embedding_dim).
+
+        Returns the last layer's states (batch, seq_len, output_size), each direction's final state
+        (batch, output_size), and the per-layer states when `collect` is set."""
+        batch, seq_len, _ = x.shape
+        last = (lengths - 1).clamp(min=0)  # (batch,)
+        rows = torch.arange(batch, device=x.device)
+        if not self.config.bidirectional and not collect:
+            # One fused call for all layers: a causal GRU never looks past a text's last real token.
+            states, _ = self.gru(x)  # (batch, seq_len, hidden)
+            return states, states[rows, last], None
+
+        reverse = _reverse_index(lengths, seq_len) if self.config.bidirectional else None
+        layers = []
+        for layer in range(self.config.num_hidden_layers):
+            if layer > 0:
+                x = F.dropout(x, self.config.hidden_dropout, self.training)
+            forward_states = self._run_direction(x, layer, "")  # (batch, seq_len, hidden)
+            if reverse is None:
+                x = forward_states
+            else:
+                backward_states = _gather_time(self._run_direction(_gather_time(x, reverse), layer, "_reverse"), reverse)
+                x = torch.cat([forward_states, backward_states], dim=-1)  # (batch, seq_len, 2 * hidden)
+            layers.append(x)
+        hidden = self.config.hidden_size
+        final = x[rows, last]  # (batch, output_size)
+        if reverse is not None:
+            # The backward direction ends at each text's first token.
+            final = torch.cat([final[:, :hidden], x[:, 0, hidden:]], dim=-1)
+        return x, final, layers
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        inputs_embeds: torch.FloatTensor | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> BaseModelOutputWithPooling | tuple:
+        r"""
+        input_ids (`torch.LongTensor` of shape `(batch_size, sequence_length)`):
+            Token ids. Padding may be on either side; texts of length 0 give a zero sentence vector.
+        attention_mask (`torch.Tensor` of shape `(batch_size, sequence_length)`, *optional*):
+            1 for real tokens, 0 for padding. Defaults to `input_ids != pad_token_id`.
+        token_type_ids:
+            Accepted for compatibility with tokenizers that return it, and ignored.
+        """
+        del token_type_ids
+        output_hidden_states = (
+            output_hidden_states if output_hidden_states is not None else self.config.output_hidden_states
+        )
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        if (input_ids is None) == (inputs_embeds is None):
+            raise ValueError("GRUModel needs exactly one of input_ids or inputs_embeds")
+        if input_ids is not None:
+            if input_ids.dim() != 2:
+                raise ValueError(f"input_ids must have shape (batch_size, sequence_length), got {tuple(input_ids.shape)}")
+            if input_ids.numel() and (input_ids.min() < 0 or input_ids.max() >= self.config.vocab_size):
+                bad = input_ids[(input_ids < 0) | (input_ids >= self.config.vocab_size)][0].item()
+                raise ValueError(
+                    f"input_ids contain token id {bad}, outside the vocabulary [0, {self.config.vocab_size}): "
+                    "the tokenizer does not match this model"
+                )
+            if attention_mask is None:
+                attention_mask = input_ids != self.config.pad_token_id
+        elif attention_mask is None:
+            attention_mask = torch.ones(inputs_embeds.shape[:2], dtype=torch.bool, device=inputs_embeds.device)
+        if self.gru.weight_ih_l0.is_cuda:
+            self.gru.flatten_parameters()  # replicas made by nn.DataParallel are not contiguous
+
+        mask = attention_mask.bool()  # (batch, seq_len)
+        batch, seq_len = mask.shape
+        lengths = mask.sum(dim=1)  # (batch,)
+        positions = torch.arange(seq_len, device=mask.device)
+        right_padded = positions.unsqueeze(0) < lengths.unsqueeze(1)  # (batch, seq_len)
+        order = None
+        if not torch.equal(mask, right_padded):
+            # Move each row's real tokens to the front, keeping their order (left padding, or holes).
+            order = torch.argsort((~mask).to(torch.int8), dim=1, stable=True)  # (batch, seq_len)
+        kept = max(int(lengths.max()), 1) if batch else 1
+
+        if input_ids is not None:
+            ids = input_ids if order is None else input_ids.gather(1, order)
+            x = self.embeddings(ids[:, :kept])  # (batch, kept, embedding_dim)
+        else:
+            x = inputs_embeds if order is None else _gather_time(inputs_embeds, order)
+            x = x[:, :kept]
+        x = self.embedding_dropout(x)
+
+        states, final, layers = self._encode(x, lengths, collect=bool(output_hidden_states))
+        kept_mask = right_padded[:, :kept].unsqueeze(-1)  # (batch, kept, 1)
+        states = states * kept_mask
+        empty = (lengths == 0).unsqueeze(-1)  # (batch, 1)
+        if self.config.pooling == "last":
+            pooled = final.masked_fill(empty, 0.0)
+        elif self.config.pooling == "mean":
+            pooled = states.sum(dim=1) / lengths.clamp(min=1).unsqueeze(-1).to(states.dtype)
+        else:
+            pooled = states.masked_fill(~kept_mask, float("-inf")).max(dim=1).values.masked_fill(empty, 0.0)
+
+        def restore(t: torch.Tensor) -> torch.Tensor:
+            # Back to the caller's layout: (batch, seq_len, dim), zero at padding.
+            t = t * kept_mask
+            if kept < seq_len:
+                t = F.pad(t, (0, 0, 0, seq_len - kept))
+            if order is not None:
+                t = torch.zeros_like(t).scatter_(1, order.unsqueeze(-1).expand(-1, -1, t.size(-1)), t)
+            return t
+
+        hidden_states = tuple(restore(t) for t in layers) if output_hidden_states else None
+        last_hidden_state = hidden_states[-1] if hidden_states else restore(states)
+        if not return_dict:
+            return tuple(v for v in (last_hidden_state, pooled, hidden_states) if v is not None)
+        return BaseModelOutputWithPooling(
+            last_hidden_state=last_hidden_state, pooler_output=pooled, hidden_states=hidden_states
+        )
+
+
+class GRUForSequenceClassification(GRUPreTrainedModel):
+    """`GRUModel` with dropout and a linear classifier on the pooled sentence vector. Losses follow
+    `BertForSequenceClassification`: regression (MSE), single-label (cross-entropy) or multi-label (BCE)."""
+
+    def __init__(self, config: GRUConfig):
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        self.model = GRUModel(config)
+        self.dropout = nn.Dropout(config.classifier_dropout)
+        self.classifier = nn.Linear(config.output_size, config.num_labels)
+        self.post_init()
+
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.model.embeddings
+
+    def set_input_embeddings(self, value: nn.Embedding):
+        self.model.embeddings = value
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        inputs_embeds: torch.FloatTensor | None = None,
+        labels: torch.Tensor | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> SequenceClassifierOutput | tuple:
+        r"""
+        labels (`torch.Tensor` of shape `(batch_size,)` or `(batch_size, num_labels)`, *optional*):
+            Class ids for single-label classification, multi-hot floats for multi-label classification, or
+            targets for regression (`num_labels == 1`).
+        """
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        outputs = self.model(
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            inputs_embeds=inputs_embeds,
+            output_hidden_states=output_hidden_states,
+            return_dict=True,
+        )
+        logits = self.classifier(self.dropout(outputs.pooler_output))  # (batch, num_labels)
+
+        loss = None
+        if labels is not None:
+            loss = self._loss(logits, labels.to(logits.device))
+        if not return_dict:
+            output = (logits,) + ((outputs.hidden_states,) if outputs.hidden_states is not None else ())
+            return ((loss,) + output) if loss is not None else output
+        return SequenceClassifierOutput(loss=loss, logits=logits, hidden_states=outputs.hidden_states)
+
+    def _loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        if self.config.problem_type is None:
+            if self.num_labels == 1:
+                self.config.problem_type = "regression"
+            elif labels.dtype in (torch.long, torch.int):
+                self.config.problem_type = "single_label_classification"
+            else:
+                self.config.problem_type = "multi_label_classification"
+
+        if self.config.problem_type == "single_label_classification":
+            labels = labels.view(-1)
+            valid = labels != -100
+            if ((labels[valid] < 0) | (labels[valid] >= self.num_labels)).any():
+                bad = labels[valid & ((labels < 0) | (labels >= self.num_labels))][0].item()
+                raise ValueError(f"label {bad} is out of range for a model with num_labels={self.num_labels}")
+            return F.cross_entropy(logits.view(-1, self.num_labels), labels)
+        if torch.isnan(labels).any():
+            raise ValueError(f"labels contain NaN ({self.config.problem_type})")
+        if self.config.problem_type == "regression":
+            if self.num_labels == 1:
+                return F.mse_loss(logits.squeeze(-1), labels.view(-1).to(logits.dtype))
+            return F.mse_loss(logits, labels.to(logits.dtype))
+        if labels.shape != logits.shape:
+            raise ValueError(
+                f"multi-label targets must have shape (batch_size, num_labels) = {tuple(logits.shape)}, "
+                f"got {tuple(labels.shape)}"
+            )
+        return F.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
+
+
+__all__ = ["GRUPreTrainedModel", "GRUModel", "GRUForSequenceClassification"]
