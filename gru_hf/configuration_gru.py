@@ -17,7 +17,8 @@ AUTO_MAP = {
 class GRUConfig(PretrainedConfig):
     r"""
     Configuration of a [`GRUModel`] or [`GRUForSequenceClassification`]: token embeddings, a (bi)directional
-    multi-layer GRU that never reads padding, a pooling of its states into one sentence vector, and a linear classifier.
+    multi-layer GRU that never reads padding, a pooling of its states into one sentence vector, and a linear
+    classifier.
 
     Args:
         vocab_size (`int`, *optional*, defaults to 20000):
@@ -29,7 +30,8 @@ class GRUConfig(PretrainedConfig):
         num_hidden_layers (`int`, *optional*, defaults to 1):
             Number of stacked GRU layers. The seed's name `n_layers` is accepted.
         bidirectional (`bool`, *optional*, defaults to `True`):
-            Whether each layer also reads the text right to left; the sentence vector then has `2 * hidden_size` values.
+            Whether each layer also reads the text right to left; the sentence vector then has `2 * hidden_size`
+            values.
         embedding_dropout (`float`, *optional*, defaults to 0.25):
             Dropout applied to the token embeddings.
         hidden_dropout (`float`, *optional*, defaults to 0.0):
@@ -84,6 +86,8 @@ class GRUConfig(PretrainedConfig):
         hidden_size = kwargs.pop("hidden_dim", hidden_size)
         num_hidden_layers = kwargs.pop("n_layers", num_hidden_layers)
         kwargs.setdefault("auto_map", dict(AUTO_MAP))
+        if kwargs.get("id2label") and not kwargs.get("label2id"):
+            kwargs["label2id"] = {label: int(i) for i, label in kwargs["id2label"].items()}
 
         self.vocab_size = vocab_size
         self.embedding_dim = embedding_dim
@@ -114,7 +118,9 @@ class GRUConfig(PretrainedConfig):
             raise ValueError(f"GRUConfig.pooling must be one of {', '.join(POOLING_MODES)}, got {self.pooling!r}")
         pad = self.pad_token_id
         if isinstance(pad, bool) or not isinstance(pad, int) or not 0 <= pad < self.vocab_size:
-            raise ValueError(f"GRUConfig.pad_token_id must be an integer in [0, vocab_size={self.vocab_size}), got {pad!r}")
+            raise ValueError(
+                f"GRUConfig.pad_token_id must be an integer in [0, vocab_size={self.vocab_size}), got {pad!r}"
+            )
         value = self.initializer_range
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
             raise ValueError(f"GRUConfig.initializer_range must be a positive number, got {value!r}")
@@ -122,7 +128,9 @@ class GRUConfig(PretrainedConfig):
             raise ValueError(f"GRUConfig.num_labels must be at least 1, got {self.num_labels!r}")
         problem_types = ("regression", "single_label_classification", "multi_label_classification")
         if self.problem_type is not None and self.problem_type not in problem_types:
-            raise ValueError(f"GRUConfig.problem_type must be one of {', '.join(problem_types)}, got {self.problem_type!r}")
+            raise ValueError(
+                f"GRUConfig.problem_type must be one of {', '.join(problem_types)}, got {self.problem_type!r}"
+            )
 
     @property
     def output_size(self) -> int:

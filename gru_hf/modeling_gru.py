@@ -109,7 +109,9 @@ class GRUModel(GRUPreTrainedModel):
         self.embeddings = value
 
     def _layer_weights(self, layer: int, suffix: str = "") -> list[torch.Tensor]:
-        return [getattr(self.gru, f"{kind}_l{layer}{suffix}") for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+        return [
+            getattr(self.gru, f"{kind}_l{layer}{suffix}") for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+        ]
 
     def _run_direction(self, x: torch.Tensor, layer: int, suffix: str) -> torch.Tensor:
         h0 = x.new_zeros(1, x.size(0), self.config.hidden_size)
@@ -138,7 +140,9 @@ class GRUModel(GRUPreTrainedModel):
             if reverse is None:
                 x = forward_states
             else:
-                backward_states = _gather_time(self._run_direction(_gather_time(x, reverse), layer, "_reverse"), reverse)
+                backward_states = _gather_time(
+                    self._run_direction(_gather_time(x, reverse), layer, "_reverse"), reverse
+                )
                 x = torch.cat([forward_states, backward_states], dim=-1)  # (batch, seq_len, 2 * hidden)
             layers.append(x)
         hidden = self.config.hidden_size
@@ -174,7 +178,9 @@ class GRUModel(GRUPreTrainedModel):
             raise ValueError("GRUModel needs exactly one of input_ids or inputs_embeds")
         if input_ids is not None:
             if input_ids.dim() != 2:
-                raise ValueError(f"input_ids must have shape (batch_size, sequence_length), got {tuple(input_ids.shape)}")
+                raise ValueError(
+                    f"input_ids must have shape (batch_size, sequence_length), got {tuple(input_ids.shape)}"
+                )
             if input_ids.numel() and (input_ids.min() < 0 or input_ids.max() >= self.config.vocab_size):
                 bad = input_ids[(input_ids < 0) | (input_ids >= self.config.vocab_size)][0].item()
                 raise ValueError(
@@ -189,7 +195,15 @@ class GRUModel(GRUPreTrainedModel):
             self.gru.flatten_parameters()  # replicas made by nn.DataParallel are not contiguous
 
         mask = attention_mask.bool()  # (batch, seq_len)
-        batch, seq_len = mask.shape
+        batch, input_len = mask.shape
+        if input_len == 0:
+            # Texts that tokenise to nothing: one padding step keeps the GRU kernels happy.
+            mask = F.pad(mask, (0, 1), value=False)
+            if input_ids is not None:
+                input_ids = F.pad(input_ids, (0, 1), value=self.config.pad_token_id)
+            else:
+                inputs_embeds = F.pad(inputs_embeds, (0, 0, 0, 1))
+        seq_len = mask.shape[1]
         lengths = mask.sum(dim=1)  # (batch,)
         positions = torch.arange(seq_len, device=mask.device)
         right_padded = positions.unsqueeze(0) < lengths.unsqueeze(1)  # (batch, seq_len)
@@ -225,7 +239,7 @@ class GRUModel(GRUPreTrainedModel):
                 t = F.pad(t, (0, 0, 0, seq_len - kept))
             if order is not None:
                 t = torch.zeros_like(t).scatter_(1, order.unsqueeze(-1).expand(-1, -1, t.size(-1)), t)
-            return t
+            return t[:, :input_len]
 
         hidden_states = tuple(restore(t) for t in layers) if output_hidden_states else None
         last_hidden_state = hidden_states[-1] if hidden_states else restore(states)

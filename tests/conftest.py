@@ -1,0 +1,68 @@
+"""Shared test setup: offline, small, deterministic."""
+
+import os
+
+# Before transformers / huggingface_hub are imported anywhere: nothing may reach the network.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+import gru_hf  # noqa: E402
+
+TEXTS = [
+    "a good film",
+    "a bad film",
+    "the best movie of the year , truly good",
+    "the worst movie , bad bad bad",
+    "good acting but a bad plot",
+    "I don't like it , it's bad",
+    "what a wonderful , good story",
+    "boring and bad",
+]
+LABELS = [1, 0, 1, 0, 0, 0, 1, 0]
+
+
+def pytest_collection_modifyitems(config, items):
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA GPU")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def tokenizer():
+    return gru_hf.train_tokenizer(TEXTS, min_frequency=1, model_max_length=16)
+
+
+def tiny_config(tokenizer=None, **overrides):
+    """Tiny sizes in the spirit of transformers' ModelTester."""
+    values = dict(
+        vocab_size=len(tokenizer) if tokenizer is not None else 99,
+        embedding_dim=16,
+        hidden_size=12,
+        num_hidden_layers=2,
+        bidirectional=True,
+        embedding_dropout=0.0,
+        hidden_dropout=0.0,
+        classifier_dropout=0.0,
+        pooling="last",
+        id2label={0: "negative", 1: "positive", 2: "neutral"},
+    )
+    values.update(overrides)
+    return gru_hf.GRUConfig(**values)
+
+
+@pytest.fixture
+def tiny_model_dir(tmp_path, tokenizer):
+    """A saved model + tokenizer directory, as `save_pretrained` writes it."""
+    torch.manual_seed(0)
+    model = gru_hf.GRUForSequenceClassification(tiny_config(tokenizer, id2label={0: "negative", 1: "positive"}))
+    path = tmp_path / "model"
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path

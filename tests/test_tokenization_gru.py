@@ -1,0 +1,80 @@
+import json
+
+import pytest
+from transformers import AutoTokenizer, PreTrainedTokenizerFast
+
+from gru_hf import GRUTokenizerFast, train_tokenizer
+from tests.conftest import TEXTS
+
+
+def test_special_token_ids(tokenizer):
+    assert isinstance(tokenizer, PreTrainedTokenizerFast)
+    assert (tokenizer.pad_token, tokenizer.pad_token_id) == ("[PAD]", 0)
+    assert (tokenizer.unk_token, tokenizer.unk_token_id) == ("[UNK]", 1)
+    assert tokenizer.model_input_names == ["input_ids", "attention_mask"]
+    assert "token_type_ids" not in tokenizer("a good film")
+
+
+def test_normalisation_and_splitting(tokenizer):
+    assert tokenizer.tokenize("I DON'T like it,it's  GOOD!") == [
+        "i",
+        "do",
+        "n't",
+        "like",
+        "it",
+        ",",
+        "it",
+        "'s",
+        "good",
+        "[UNK]",
+    ]  # '!' is not in the vocabulary
+    assert tokenizer.tokenize("Ｇｏｏｄ\u200b\x07film") == ["good", "film"]  # NFKC, format and control characters
+    unknown = tokenizer("zebra good")["input_ids"]
+    assert unknown == [tokenizer.unk_token_id, tokenizer.convert_tokens_to_ids("good")]
+
+
+def test_vocabulary_is_most_frequent_first_and_bounded():
+    tok = train_tokenizer(["b b b a a c", "b a"], vocab_size=4, min_frequency=1)
+    assert tok.get_vocab() == {"[PAD]": 0, "[UNK]": 1, "b": 2, "a": 3}
+    tok = train_tokenizer(["b b b a a c", "b a"], min_frequency=4)
+    assert set(tok.get_vocab()) == {"[PAD]", "[UNK]", "b"}
+
+
+def test_lowercase_off_keeps_case():
+    tok = train_tokenizer(["Good good"], min_frequency=1, lowercase=False)
+    assert tok.convert_ids_to_tokens(tok("Good good")["input_ids"]) == ["Good", "good"]
+
+
+def test_truncation_and_padding(tokenizer):
+    long_text = " ".join(["good"] * 100)
+    assert len(tokenizer(long_text)["input_ids"]) == 100
+    assert len(tokenizer(long_text, truncation=True)["input_ids"]) == 16  # model_max_length
+    batch = tokenizer(["good", "a good film"], padding=True)
+    assert batch["input_ids"][0][1:] == [0, 0] and batch["attention_mask"][0] == [1, 0, 0]
+    tokenizer.padding_side = "left"
+    assert tokenizer(["good", "a good film"], padding=True)["input_ids"][0][:2] == [0, 0]
+
+
+def test_round_trip_with_auto_tokenizer(tmp_path, tokenizer):
+    tokenizer.save_pretrained(tmp_path)
+    config = json.loads((tmp_path / "tokenizer_config.json").read_text())
+    assert config["tokenizer_class"] == "PreTrainedTokenizerFast"  # loadable by transformers 4.x too
+    assert config["model_input_names"] == ["input_ids", "attention_mask"]
+    loaded = AutoTokenizer.from_pretrained(tmp_path)
+    assert isinstance(loaded, PreTrainedTokenizerFast)
+    assert (loaded.pad_token_id, loaded.unk_token_id, loaded.model_max_length) == (0, 1, 16)
+    for text in TEXTS + ["", "unseen words here"]:
+        assert loaded(text)["input_ids"] == tokenizer(text)["input_ids"]
+    assert GRUTokenizerFast.from_pretrained(tmp_path).get_vocab() == tokenizer.get_vocab()
+
+
+def test_training_texts_must_be_strings():
+    with pytest.raises(ValueError, match="tokenizer training text 1 is NoneType, not a string"):
+        train_tokenizer(["good", None])
+    with pytest.raises(ValueError, match="vocab_size must be at least 3"):
+        train_tokenizer(["good"], vocab_size=2)
+
+
+def test_training_is_deterministic():
+    texts = [f"w{i % 7} w{i % 5} w{i % 3}" for i in range(50)]
+    assert train_tokenizer(texts).get_vocab() == train_tokenizer(iter(texts)).get_vocab()
