@@ -12,7 +12,7 @@ from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassificati
 
 import gru_hf
 from gru_hf import GRUConfig, GRUForSequenceClassification, GRUModel
-from tests.conftest import TEXTS
+from conftest import TEXTS
 
 PROBES = ["a good film", "the worst movie , bad bad bad", "", "unknown words only", "good " * 40]
 

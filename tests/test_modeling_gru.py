@@ -6,7 +6,7 @@ from torch.nn import functional as F
 from transformers import AutoModel, AutoModelForSequenceClassification
 
 from gru_hf import GRUConfig, GRUForSequenceClassification, GRUModel
-from tests.conftest import TEXTS, tiny_config
+from conftest import TEXTS, tiny_config
 
 VARIANTS = list(itertools.product(["last", "mean", "max"], [True, False], [1, 2]))
 

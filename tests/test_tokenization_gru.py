@@ -4,7 +4,7 @@ import pytest
 from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
 from gru_hf import GRUTokenizerFast, train_tokenizer
-from tests.conftest import TEXTS
+from conftest import TEXTS
 
 
 def test_special_token_ids(tokenizer):

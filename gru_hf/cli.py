@@ -1,0 +1,159 @@
+"""The `gru-hf` command: `train`, `predict`, `push` and `quickstart`.
+
+    gru-hf train [--option value ...] | gru-hf train config.yaml
+    gru-hf predict MODEL [TEXT ...] [--file PATH] [--jsonl] [--top_k K] [--batch_size N]
+    gru-hf push DIR REPO_ID [--private] [--token TOKEN]
+    gru-hf quickstart [--output_dir DIR]
+
+`gru-hf train --help` lists every training option (model, data and `TrainingArguments`).
+"""
+
+import argparse
+import json
+import logging
+import os
+import sys
+
+# Errors a user can fix; shown as one line instead of a stack trace (GRU_HF_DEBUG=1 shows the trace).
+USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError, ImportError, PermissionError)
+
+QUICKSTART_TEXTS = [
+    "The central bank raised interest rates again as inflation hit a ten-year high.",
+    "The striker scored twice in the second half to send his club into the cup final.",
+    "The new smartphone has a faster chip, a brighter screen and longer battery life.",
+    "The prime minister faced questions from MPs about the election campaign.",
+    "The film won three awards, including best actress, at last night's ceremony.",
+]
+
+
+def parse_train_arguments(argv: list[str]):
+    from transformers import HfArgumentParser
+
+    from .training import ARGUMENT_CLASSES
+
+    parser = HfArgumentParser(ARGUMENT_CLASSES, prog="gru-hf train", description="Train a gru-hf text classifier.")
+    if len(argv) == 1 and argv[0].endswith((".json", ".yaml", ".yml")):
+        if not os.path.isfile(argv[0]):
+            raise FileNotFoundError(f"configuration file {argv[0]} does not exist")
+        if argv[0].endswith(".json"):
+            return parser.parse_json_file(os.path.abspath(argv[0]))
+        return parser.parse_yaml_file(os.path.abspath(argv[0]))
+    return parser.parse_args_into_dataclasses(args=argv)
+
+
+def train_main(argv: list[str]) -> dict:
+    from .training import train
+
+    model_args, data_args, training_args = parse_train_arguments(argv)
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    results = train(model_args, data_args, training_args)
+    if "test" in results:
+        printable = {k: round(v, 4) for k, v in results["test"].items() if not k.endswith(("runtime", "per_second"))}
+        print(f"test: {json.dumps(printable)}")
+    print(f"model saved to {training_args.output_dir}")
+    return results
+
+
+def read_texts(args) -> list[str]:
+    if args.texts and args.file:
+        raise ValueError("give texts either as arguments or with --file, not both")
+    if args.texts:
+        return list(args.texts)
+    if args.file and args.file != "-":
+        try:
+            with open(args.file, encoding="utf-8") as f:
+                return [line.rstrip("\n") for line in f]
+        except UnicodeDecodeError as err:
+            raise ValueError(f"{args.file} is not valid UTF-8 (byte {err.start})") from None
+    return [line.rstrip("\n") for line in sys.stdin]
+
+
+def predict_main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="gru-hf predict", description="Classify texts with a gru-hf model.")
+    parser.add_argument("model", help="a saved model directory or a Hub repo id")
+    parser.add_argument("texts", nargs="*", help="texts to classify (default: --file, else one per line on stdin)")
+    parser.add_argument("--file", help="a UTF-8 file with one text per line ('-' for stdin)")
+    parser.add_argument("--jsonl", action="store_true", help="print one JSON object per text")
+    parser.add_argument("--top_k", type=int, default=1, help="labels per text (0: all)")
+    parser.add_argument("--batch_size", type=int, default=64)
+    parser.add_argument("--revision", default=None, help="Hub revision (branch, tag or commit)")
+    args = parser.parse_args(argv)
+    if os.path.isdir(args.model):
+        from .hub import check_model_directory
+
+        check_model_directory(args.model)
+    texts = read_texts(args)
+
+    from transformers import pipeline
+
+    from . import GRUConfig  # noqa: F401  (registers the Auto classes)
+
+    classifier = pipeline("text-classification", model=args.model, revision=args.revision, trust_remote_code=False)
+    results = classifier(texts, top_k=args.top_k or None, batch_size=args.batch_size, truncation=True)
+    for text, result in zip(texts, results):
+        labels = result if isinstance(result, list) else [result]
+        if args.jsonl:
+            record = {"text": text, "label": labels[0]["label"], "score": labels[0]["score"]}
+            if len(labels) > 1:
+                record["labels"] = labels
+            print(json.dumps(record, ensure_ascii=False))
+        else:
+            print("\t".join([*(f"{d['label']}\t{d['score']:.4f}" for d in labels), text]))
+
+
+def push_main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="gru-hf push", description="Upload a trained model directory to the Hub.")
+    parser.add_argument("directory", help="the model directory written by gru-hf train")
+    parser.add_argument("repo_id", help="e.g. your-name/gru-hf-bbc-news")
+    parser.add_argument("--private", action="store_true")
+    parser.add_argument("--token", default=None, help="Hub token (default: HF_TOKEN or the cached login)")
+    parser.add_argument("--commit_message", default="Upload gru-hf model")
+    args = parser.parse_args(argv)
+    from .hub import push_directory
+
+    url = push_directory(
+        args.directory,
+        args.repo_id,
+        token=args.token,
+        private=args.private or None,
+        commit_message=args.commit_message,
+    )
+    print(url)
+
+
+def quickstart_main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(
+        prog="gru-hf quickstart",
+        description="Train on the embedded BBC News corpus, then classify a few sentences with pipeline().",
+    )
+    parser.add_argument("--output_dir", default="outputs/gru-hf-bbc-news")
+    args, extra = parser.parse_known_args(argv)
+    train_main(["--output_dir", args.output_dir, "--overwrite_output_dir", "--save_total_limit", "1", *extra])
+
+    from transformers import pipeline
+
+    classifier = pipeline("text-classification", model=args.output_dir)
+    for text, result in zip(QUICKSTART_TEXTS, classifier(QUICKSTART_TEXTS)):
+        print(f"{result['label']:>13}  {result['score']:.3f}  {text}")
+
+
+COMMANDS = {"train": train_main, "predict": predict_main, "push": push_main, "quickstart": quickstart_main}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in {"-h", "--help"} or argv[0] not in COMMANDS:
+        print(__doc__.strip())
+        return 0 if not argv or argv[0] in {"-h", "--help"} else 2
+    command, rest = argv[0], argv[1:]
+    try:
+        COMMANDS[command](rest)
+    except USER_ERRORS as err:
+        if os.environ.get("GRU_HF_DEBUG"):
+            raise
+        print(f"gru-hf {command}: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+__all__ = ["main", "parse_train_arguments", "train_main"]

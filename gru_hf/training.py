@@ -1,0 +1,361 @@
+"""The end-to-end job: data -> tokenizer -> model (optionally GloVe) -> Trainer -> evaluation -> saved directory
+with a model card -> optionally the Hub."""
+
+import json
+import logging
+import os
+import platform
+import sys
+import time
+from dataclasses import MISSING, dataclass, field, fields
+
+import numpy as np
+import torch
+from transformers import (
+    DataCollatorWithPadding,
+    EarlyStoppingCallback,
+    Trainer,
+    TrainingArguments,
+    set_seed,
+)
+from transformers.trainer_utils import get_last_checkpoint
+
+from .configuration_gru import GRUConfig
+from .data import DataArguments, encode_labels, infer_labels, load_raw_datasets
+from .metrics import build_compute_metrics, default_metric_for_best_model, greater_is_better
+from .modeling_gru import GRUForSequenceClassification
+from .tokenization_gru import PAD_TOKEN, UNK_TOKEN, GRUTokenizerFast, train_tokenizer
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ModelArguments:
+    """Model and tokenizer hyperparameters (the `GRUConfig` fields and the tokenizer's)."""
+
+    embedding_dim: int | None = field(
+        default=None, metadata={"help": "Embedding size. Default 100, or the dimension of the --glove vectors."}
+    )
+    hidden_size: int = field(default=128, metadata={"help": "GRU state size per direction."})
+    num_hidden_layers: int = field(default=1, metadata={"help": "Stacked GRU layers."})
+    bidirectional: bool = field(default=True, metadata={"help": "Read each text in both directions."})
+    pooling: str = field(default="max", metadata={"help": "Sentence vector: last, mean or max over the GRU states."})
+    embedding_dropout: float = field(default=0.25, metadata={"help": "Dropout on the token embeddings."})
+    hidden_dropout: float = field(default=0.0, metadata={"help": "Dropout between stacked GRU layers."})
+    classifier_dropout: float = field(default=0.25, metadata={"help": "Dropout before the classifier."})
+    vocab_size: int = field(default=30000, metadata={"help": "Largest vocabulary, [PAD] and [UNK] included."})
+    min_frequency: int = field(default=2, metadata={"help": "Words seen fewer times in training become [UNK]."})
+    lowercase: bool = field(default=True, metadata={"help": "Lower-case texts before tokenising."})
+    max_seq_length: int = field(default=256, metadata={"help": "Longer texts are truncated to this many tokens."})
+    glove: str | None = field(
+        default=None,
+        metadata={"help": "Initialise embeddings from GloVe/word2vec text (.txt or .gz) or the name 'glove-6b-50d'."},
+    )
+    freeze_embeddings: bool = field(default=False, metadata={"help": "Keep the (GloVe) embeddings fixed."})
+
+
+@dataclass
+class GRUTrainingArguments(TrainingArguments):
+    """`TrainingArguments` with defaults that suit a small GRU on a CPU, plus a few of gru-hf's own."""
+
+    output_dir: str | None = field(default="outputs/gru-hf", metadata={"help": "Where the model is written."})
+    overwrite_output_dir: bool = field(
+        default=False, metadata={"help": "Allow writing into an existing non-empty output directory."}
+    )
+    early_stopping_patience: int = field(
+        default=3, metadata={"help": "Stop after this many evaluations without improvement (0: never)."}
+    )
+    learning_rate: float = field(default=2e-3, metadata={"help": "Peak learning rate of AdamW."})
+    num_train_epochs: float = field(default=10.0, metadata={"help": "Most epochs to train."})
+    per_device_train_batch_size: int = field(default=32, metadata={"help": "Training batch size per device."})
+    per_device_eval_batch_size: int = field(default=128, metadata={"help": "Evaluation batch size per device."})
+    weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay."})
+    warmup_steps: float = field(default=0.05, metadata={"help": "Warm-up steps, or a fraction of all steps if < 1."})
+    eval_strategy: str = field(default="epoch", metadata={"help": "When to evaluate: no, steps or epoch."})
+    save_strategy: str = field(default="epoch", metadata={"help": "When to save checkpoints: no, steps, epoch, best."})
+    logging_strategy: str = field(default="steps", metadata={"help": "When to log: no, steps or epoch."})
+    logging_steps: float = field(default=0.02, metadata={"help": "Log every N steps, or a fraction of all if < 1."})
+    save_total_limit: int | None = field(default=2, metadata={"help": "Checkpoints kept (the best one is kept)."})
+    load_best_model_at_end: bool = field(default=True, metadata={"help": "End with the best checkpoint's weights."})
+    train_sampling_strategy: str = field(
+        default="group_by_length", metadata={"help": "random, sequential or group_by_length (fastest on CPU)."}
+    )
+    ddp_find_unused_parameters: bool | None = field(
+        default=False, metadata={"help": "Every gru-hf parameter is used in every step: no search needed."}
+    )
+    report_to: None | str | list[str] = field(default="none", metadata={"help": "Loggers: none, tensorboard, ..."})
+
+
+ARGUMENT_CLASSES = (ModelArguments, DataArguments, GRUTrainingArguments)
+
+
+def prepare_output_dir(args: GRUTrainingArguments) -> str | None:
+    """Refuse to write into a non-empty output directory unless asked to; return the checkpoint to resume from."""
+    resume = args.resume_from_checkpoint
+    out = args.output_dir
+    if resume in (True, "True", "true", "latest"):
+        resume = get_last_checkpoint(out) if os.path.isdir(out) else None
+        if resume is None:
+            raise ValueError(f"--resume_from_checkpoint: no checkpoint-* directory in {out}")
+    elif resume:
+        if not os.path.isdir(resume):
+            raise FileNotFoundError(f"--resume_from_checkpoint: {resume} is not a directory")
+    elif os.path.isdir(out) and os.listdir(out) and not args.overwrite_output_dir:
+        raise FileExistsError(
+            f"output directory {out} exists and is not empty: pass --overwrite_output_dir to replace its model, "
+            "--resume_from_checkpoint to continue it, or choose another --output_dir"
+        )
+    elif os.path.exists(out) and not os.path.isdir(out):
+        raise NotADirectoryError(f"--output_dir {out} is a file")
+    return resume or None
+
+
+def configure_cpu() -> None:
+    """Flush denormals to zero: GRU gradients decay into denormal floats, which cost ~7x on x86 CPUs."""
+    torch.set_flush_denormal(True)
+
+
+def build_model_config(model_args: ModelArguments, tokenizer, label_info, embedding_dim: int) -> GRUConfig:
+    return GRUConfig(
+        vocab_size=len(tokenizer),
+        embedding_dim=embedding_dim,
+        hidden_size=model_args.hidden_size,
+        num_hidden_layers=model_args.num_hidden_layers,
+        bidirectional=model_args.bidirectional,
+        embedding_dropout=model_args.embedding_dropout,
+        hidden_dropout=model_args.hidden_dropout,
+        classifier_dropout=model_args.classifier_dropout,
+        pooling=model_args.pooling,
+        pad_token_id=tokenizer.pad_token_id,
+        id2label=dict(label_info.id2label),
+        label2id=dict(label_info.label2id),
+        problem_type=label_info.problem_type,
+    )
+
+
+def non_default_arguments(*instances) -> dict:
+    """The arguments a user changed (compared with each dataclass's defaults)."""
+    changed = {}
+    for instance in instances:
+        for f in fields(instance):
+            if not f.init or f.name.startswith("_") or f.default is MISSING:
+                continue
+            value = getattr(instance, f.name)
+            if value != f.default and f.name not in {"output_dir", "logging_dir"}:
+                changed[f.name] = value if isinstance(value, (int, float, str, bool, type(None))) else str(value)
+    return changed
+
+
+class GRUTrainer(Trainer):
+    """The Trainer with gru-hf's model card instead of the generic one."""
+
+    model_card_facts: dict | None = None
+
+    def create_model_card(self, *args, **kwargs):
+        if not self.is_world_process_zero() or self.model_card_facts is None:
+            return
+        from .model_card import write_model_card
+
+        write_model_card(self.args.output_dir, self.model_card_facts)
+
+
+def train(
+    model_args: ModelArguments,
+    data_args: DataArguments,
+    training_args: GRUTrainingArguments,
+    callbacks: list | None = None,
+) -> dict:
+    """Run the whole job and return the final metrics. Every input check happens before the first long step.
+    `callbacks` are extra `TrainerCallback`s."""
+    start = time.time()
+    if not torch.cuda.is_available():
+        configure_cpu()
+    # 1. Cheap checks first: nothing has been read or written yet.
+    resume = prepare_output_dir(training_args)
+    if model_args.glove:
+        from .vectors import check_vectors_source
+
+        check_vectors_source(model_args.glove)
+    push_to_hub, training_args.push_to_hub = training_args.push_to_hub, False  # we push our own card and files
+    if push_to_hub and not training_args.hub_model_id:
+        raise ValueError("--push_to_hub needs --hub_model_id (e.g. your-name/gru-hf-bbc-news)")
+
+    # 2. Data: train / validation / test, labels encoded from the training split.
+    raw = load_raw_datasets(data_args)
+    label_info = infer_labels(raw["train"])
+    raw = encode_labels(raw, label_info)
+    for split, data in raw.items():
+        logger.info("%s: %d texts", split, len(data))
+
+    # 3. Tokenizer, trained on the training split only (or taken from the checkpoint being resumed).
+    if resume:
+        tokenizer = GRUTokenizerFast.from_pretrained(resume)
+    else:
+        tokenizer = train_tokenizer(
+            (text for text in raw["train"]["text"]),
+            vocab_size=model_args.vocab_size,
+            min_frequency=model_args.min_frequency,
+            lowercase=model_args.lowercase,
+            model_max_length=model_args.max_seq_length,
+        )
+    tokenized = raw.map(
+        lambda batch: tokenizer(batch["text"], truncation=True),
+        batched=True,
+        remove_columns=["text"],
+        desc="Tokenising",
+    )
+
+    # 4. Model, then pretrained vectors (after construction: post_init would overwrite them).
+    set_seed(training_args.seed)
+    vectors, coverage = None, None
+    embedding_dim = model_args.embedding_dim or 100
+    if model_args.glove:
+        from .vectors import read_vectors
+
+        vectors, glove_dim = read_vectors(model_args.glove, needed=set(tokenizer.get_vocab()))
+        if model_args.embedding_dim is None:
+            embedding_dim = glove_dim
+    config = build_model_config(model_args, tokenizer, label_info, embedding_dim)
+    model = GRUForSequenceClassification(config)
+    if model_args.glove:
+        from .vectors import build_embedding_matrix
+
+        matrix, coverage = build_embedding_matrix(
+            tokenizer.get_vocab(),
+            model_args.glove,
+            dim=config.embedding_dim,
+            init=model.get_input_embeddings().weight.detach().numpy(),
+            special_tokens=[PAD_TOKEN, UNK_TOKEN],
+            vectors=vectors,
+        )
+        model.load_pretrained_embeddings(matrix, freeze=model_args.freeze_embeddings)
+        logger.info(coverage.summary())
+
+    # 5. Trainer.
+    problem_type = label_info.problem_type
+    if training_args.metric_for_best_model is None:
+        training_args.metric_for_best_model = default_metric_for_best_model(problem_type)
+        training_args.greater_is_better = greater_is_better(training_args.metric_for_best_model)
+    callbacks = list(callbacks or [])
+    if training_args.early_stopping_patience > 0 and training_args.eval_strategy != "no":
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=training_args.early_stopping_patience))
+    trainer = GRUTrainer(
+        model=model,
+        args=training_args,
+        train_dataset=tokenized["train"],
+        eval_dataset=tokenized["validation"],
+        processing_class=tokenizer,
+        data_collator=DataCollatorWithPadding(tokenizer),
+        compute_metrics=build_compute_metrics(problem_type, label_info.num_labels),
+        callbacks=callbacks,
+    )
+    train_result = trainer.train(resume_from_checkpoint=resume)
+    trainer.save_model()
+
+    # 6. Final evaluation: best validation, then the test split, once.
+    results = {"train_runtime_s": round(train_result.metrics.get("train_runtime", 0.0), 2)}
+    results["validation"] = trainer.evaluate(tokenized["validation"], metric_key_prefix="eval")
+    confusion = None
+    if "test" in tokenized:
+        prediction = trainer.predict(tokenized["test"], metric_key_prefix="test")
+        results["test"] = prediction.metrics
+        if problem_type == "single_label_classification":
+            confusion = {
+                "labels": [label_info.id2label[i] for i in range(label_info.num_labels)],
+                "y_true": [int(v) for v in prediction.label_ids],
+                "y_pred": [int(v) for v in np.argmax(prediction.predictions, axis=-1)],
+            }
+    if coverage is not None:
+        results["glove"] = {**coverage.as_dict(), "frozen": model_args.freeze_embeddings}
+
+    # 7. Main process only: results, model card, Hub.
+    if trainer.is_world_process_zero():
+        with open(os.path.join(training_args.output_dir, "results.json"), "w", encoding="utf-8") as f:
+            json.dump(results, f, indent=2, sort_keys=True)
+        trainer.model_card_facts = model_card_facts(
+            model_args, data_args, training_args, config, raw, results, trainer, confusion, coverage, start
+        )
+        trainer.create_model_card()
+        if push_to_hub:
+            from .hub import push_directory
+
+            push_directory(
+                training_args.output_dir,
+                training_args.hub_model_id,
+                token=training_args.hub_token,
+                private=training_args.hub_private_repo,
+            )
+    return results
+
+
+def _strip_prefix(metrics: dict | None, prefix: str) -> dict:
+    skip = ("runtime", "samples_per_second", "steps_per_second", "loss", "epoch")
+    return {k[len(prefix) :]: v for k, v in (metrics or {}).items() if k.startswith(prefix) and not k.endswith(skip)}
+
+
+def model_card_facts(model_args, data_args, training_args, config, raw, results, trainer, confusion, coverage, start):
+    dataset_name = data_args.dataset_name or (
+        os.path.basename(data_args.train_file) if data_args.train_file else "bbc_news"
+    )
+    return {
+        "model_id": training_args.hub_model_id or os.path.basename(os.path.abspath(training_args.output_dir)),
+        "dataset": {
+            "name": dataset_name,
+            "config": data_args.dataset_config_name,
+            "hub_id": data_args.dataset_name,
+            "splits": {split: len(data) for split, data in raw.items()},
+            "text_column": data_args.text_column or "text",
+            "label_column": data_args.label_column or "label",
+        },
+        "problem_type": config.problem_type,
+        "id2label": dict(config.id2label),
+        "test_metrics": _strip_prefix(results.get("test"), "test_"),
+        "validation_metrics": _strip_prefix(results.get("validation"), "eval_"),
+        "hyperparameters": {
+            "model": {k: v for k, v in config.to_diff_dict().items() if k not in {"auto_map", "id2label", "label2id"}},
+            "tokenizer": {
+                "vocab_size": model_args.vocab_size,
+                "min_frequency": model_args.min_frequency,
+                "lowercase": model_args.lowercase,
+                "max_seq_length": model_args.max_seq_length,
+            },
+            "training": {
+                k: (v if isinstance(v, (int, float, str, bool, type(None))) else str(v))
+                for k, v in training_args.to_dict().items()
+                if "token" not in k
+            },
+        },
+        "non_default_hyperparameters": {
+            k: v for k, v in non_default_arguments(model_args, data_args, training_args).items() if "token" not in k
+        },
+        "glove": (
+            {**coverage.as_dict(), "summary": coverage.summary(), "frozen": model_args.freeze_embeddings}
+            if coverage is not None
+            else None
+        ),
+        "log_history": trainer.state.log_history,
+        "confusion": confusion,
+        "num_parameters": sum(p.numel() for p in trainer.model.parameters()),
+        "train_runtime_s": results.get("train_runtime_s"),
+        "total_runtime_s": round(time.time() - start, 1),
+        "hardware": hardware_description(),
+        "command": " ".join(["gru-hf", *sys.argv[1:]]) if sys.argv else None,
+        "hub_model_id": training_args.hub_model_id,
+        "license": "apache-2.0",
+    }
+
+
+def hardware_description() -> str:
+    if torch.cuda.is_available():
+        return f"{torch.cuda.device_count()} x {torch.cuda.get_device_name(0)}"
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    except OSError:
+        pass
+    return f"{os.cpu_count()} CPU cores ({cpu})"
+
+
+__all__ = ["ARGUMENT_CLASSES", "GRUTrainer", "GRUTrainingArguments", "ModelArguments", "prepare_output_dir", "train"]

@@ -1,0 +1,169 @@
+"""The end-to-end training job on tiny data: outputs, resume, bad input."""
+
+import json
+import os
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from transformers import TrainerCallback, pipeline
+
+from gru_hf.cli import main, parse_train_arguments
+from gru_hf.training import train
+
+POSITIVE = ["good film", "great acting , good story", "a wonderful good movie", "truly great", "good good fun"]
+NEGATIVE = ["bad film", "awful acting , bad story", "a terrible bad movie", "truly awful", "bad bad boring"]
+
+
+def write_csv(path, rows, header=("text", "label")):
+    import csv
+
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return str(path)
+
+
+@pytest.fixture
+def tiny_files(tmp_path):
+    train_rows = [(t, "pos") for t in POSITIVE * 4] + [(t, "neg") for t in NEGATIVE * 4]
+    test_rows = [(t, "pos") for t in POSITIVE] + [(t, "neg") for t in NEGATIVE]
+    return {
+        "train": write_csv(tmp_path / "train.csv", train_rows),
+        "test": write_csv(tmp_path / "test.csv", test_rows),
+    }
+
+
+def tiny_args(files, output_dir, *extra):
+    return [
+        "--train_file",
+        files["train"],
+        "--test_file",
+        files["test"],
+        "--output_dir",
+        str(output_dir),
+        "--embedding_dim",
+        "8",
+        "--hidden_size",
+        "8",
+        "--min_frequency",
+        "1",
+        "--num_train_epochs",
+        "4",
+        "--per_device_train_batch_size",
+        "8",
+        "--learning_rate",
+        "0.02",
+        "--seed",
+        "7",
+        "--disable_tqdm",
+        "true",
+        "--early_stopping_patience",
+        "0",
+        *extra,
+    ]
+
+
+def run(args):
+    return train(*parse_train_arguments(args))
+
+
+def test_end_to_end_outputs(tmp_path, tiny_files):
+    out = tmp_path / "model"
+    results = run(tiny_args(tiny_files, out))
+    files = set(os.listdir(out))
+    for name in [
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "configuration_gru.py",
+        "modeling_gru.py",
+        "README.md",
+        "results.json",
+    ]:
+        assert name in files, name
+    assert results["test"]["test_accuracy"] >= 0.9  # a trivially separable task
+    config = json.loads((out / "config.json").read_text())
+    assert config["id2label"] == {"0": "neg", "1": "pos"}
+    assert config["problem_type"] == "single_label_classification"
+    card = (out / "README.md").read_text()
+    assert "library_name: transformers" in card and "pipeline_tag: text-classification" in card
+    assert f"{results['test']['test_accuracy']:.4f}" in card
+    classifier = pipeline("text-classification", model=str(out))
+    assert classifier("good film")[0]["label"] == "pos"
+    assert classifier("bad film")[0]["label"] == "neg"
+
+
+def test_same_seed_same_weights_and_metrics(tmp_path, tiny_files):
+    first = run(tiny_args(tiny_files, tmp_path / "a"))
+    second = run(tiny_args(tiny_files, tmp_path / "b"))
+    assert first["test"]["test_accuracy"] == second["test"]["test_accuracy"]
+    assert first["validation"]["eval_loss"] == second["validation"]["eval_loss"]
+    a, b = load_file(tmp_path / "a" / "model.safetensors"), load_file(tmp_path / "b" / "model.safetensors")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+class CrashAtStep(TrainerCallback):
+    def __init__(self, step):
+        self.step = step
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step == self.step:
+            raise RuntimeError("simulated crash")
+
+
+def test_resume_from_checkpoint_matches_uninterrupted_run(tmp_path, tiny_files):
+    full = run(tiny_args(tiny_files, tmp_path / "full"))
+    # The same run, crashing in its second epoch (a checkpoint exists from the first), then resumed.
+    crashed = tmp_path / "crashed"
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        train(*parse_train_arguments(tiny_args(tiny_files, crashed)), callbacks=[CrashAtStep(7)])
+    assert [name for name in os.listdir(crashed) if name.startswith("checkpoint-")] == ["checkpoint-5"]
+    resumed = run(tiny_args(tiny_files, crashed, "--resume_from_checkpoint", "true"))
+    for key in ("test_accuracy", "test_loss", "test_f1_macro"):
+        assert resumed["test"][key] == pytest.approx(full["test"][key], abs=1e-6), key
+    a = load_file(tmp_path / "full" / "model.safetensors")
+    b = load_file(crashed / "model.safetensors")
+    assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
+
+
+def test_existing_output_dir_is_protected(tmp_path, tiny_files, capsys):
+    out = tmp_path / "model"
+    out.mkdir()
+    (out / "precious.txt").write_text("keep me")
+    code = main(["train", *tiny_args(tiny_files, out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    assert "is not empty: pass --overwrite_output_dir" in err[0]
+    assert os.listdir(out) == ["precious.txt"] and (out / "precious.txt").read_text() == "keep me"
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda f: {**f, "train": f["train"] + ".missing"}, "train.csv.missing"),
+        (lambda f: {**f, "glove": "glove-1t-9000d"}, "glove-6b-50d"),
+    ],
+)
+def test_bad_input_is_one_clear_line_before_any_work(tmp_path, tiny_files, capsys, change, message):
+    files = change(tiny_files)
+    extra = ["--glove", files["glove"]] if "glove" in files else []
+    out = tmp_path / "model"
+    code = main(["train", *tiny_args(files, out, *extra)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert len(err) == 1 and message in err[0], err
+    assert not out.exists()
+
+
+def test_config_file_replaces_command_line(tmp_path, tiny_files):
+    import yaml
+
+    args = tiny_args(tiny_files, tmp_path / "model")
+    options = {args[i].lstrip("-"): args[i + 1] for i in range(0, len(args), 2)}
+    (tmp_path / "run.yaml").write_text(yaml.safe_dump(options))
+    model_args, data_args, training_args = parse_train_arguments([str(tmp_path / "run.yaml")])
+    assert model_args.hidden_size == 8 and data_args.train_file == tiny_files["train"]
+    assert training_args.learning_rate == 0.02 and training_args.train_sampling_strategy == "group_by_length"
