@@ -1,0 +1,248 @@
+"""Tests of the Hub model card: front matter, body sections, plots, and the cards of every problem type."""
+
+import sys
+
+import pytest
+import yaml
+
+from gru_hf.model_card import plot_confusion_matrix, plot_training_curves, write_model_card
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+LABELS = ["business", "entertainment", "politics", "sport", "tech"]
+
+
+def log_history():
+    """A Trainer log of two epochs: two loss entries and one evaluation per epoch, then the final summary."""
+    history = []
+    for epoch, (loss_a, loss_b, eval_loss, acc, f1) in enumerate(
+        [(1.61, 1.2, 0.91, 0.7011, 0.6543), (0.72, 0.41, 0.35, 0.9438, 0.9401)], start=1
+    ):
+        step = epoch * 100
+        history.append({"loss": loss_a, "learning_rate": 1e-3, "epoch": epoch - 0.5, "step": step - 50})
+        history.append({"loss": loss_b, "learning_rate": 1e-3, "epoch": float(epoch), "step": step})
+        history.append(
+            {
+                "eval_loss": eval_loss,
+                "eval_accuracy": acc,
+                "eval_f1_macro": f1,
+                "eval_runtime": 0.5,
+                "eval_samples_per_second": 900.0,
+                "eval_steps_per_second": 30.0,
+                "epoch": float(epoch),
+                "step": step,
+            }
+        )
+    history.append({"train_runtime": 61.5, "train_loss": 0.9, "epoch": 2.0, "step": 200})
+    return history
+
+
+def single_label_facts(**overrides):
+    facts = {
+        "model_id": "user/gru-hf-bbc-news",
+        "dataset": {
+            "name": "bbc_news",
+            "config": None,
+            "hub_id": None,
+            "splits": {"train": 1557, "validation": 334, "test": 334},
+            "text_column": "text",
+            "label_column": "label",
+        },
+        "problem_type": "single_label_classification",
+        "id2label": dict(enumerate(LABELS)),
+        "test_metrics": {"accuracy": 0.9731, "f1_macro": 0.96217},
+        "validation_metrics": {"accuracy": 0.9438, "f1_macro": 0.9401},
+        "hyperparameters": {
+            "model": {"vocab_size": 20000, "embedding_dim": 50, "hidden_size": 128, "pooling": "max"},
+            "training": {"learning_rate": 0.001, "num_train_epochs": 2.0, "per_device_train_batch_size": 32},
+            "tokenizer": {"vocab_size": 20000, "min_frequency": 2, "lowercase": False, "max_seq_length": 512},
+        },
+        "non_default_hyperparameters": {"learning_rate": 0.001, "num_train_epochs": 2.0, "glove": "6B.50d"},
+        "glove": {
+            "source": "glove.6B.50d.txt",
+            "found_exact": 15234,
+            "found_lower": 2101,
+            "vocab_size": 20000,
+            "missing": 2665,
+            "token_coverage": 0.9812,
+            "frozen": False,
+            "summary": "GloVe: 17,335 of 20,000 words found",
+        },
+        "log_history": log_history(),
+        "confusion": {
+            "labels": LABELS,
+            "y_true": [0, 0, 1, 2, 2, 3, 3, 4, 4, 4],
+            "y_pred": [0, 1, 1, 2, 2, 3, 3, 4, 4, 0],
+        },
+        "num_parameters": 1234567,
+        "train_runtime_s": 61.5,
+        "hardware": "2 CPU cores (Intel Xeon)",
+        "command": "gru-hf train --glove 6B.50d --num_train_epochs 2",
+        "hub_model_id": "user/gru-hf-bbc-news",
+        "license": "apache-2.0",
+    }
+    facts.update(overrides)
+    return facts
+
+
+def split_card(path):
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("---\n")
+    front, body = text[4:].split("\n---\n", 1)
+    return yaml.safe_load(front), body
+
+
+def test_front_matter(tmp_path):
+    facts = single_label_facts(dataset={**single_label_facts()["dataset"], "hub_id": "SetFit/bbc-news"})
+    metadata, _ = split_card(write_model_card(tmp_path, facts))
+    assert set(metadata) == {"library_name", "pipeline_tag", "tags", "license", "datasets", "metrics", "model-index"}
+    assert metadata["library_name"] == "transformers"
+    assert metadata["pipeline_tag"] == "text-classification"
+    assert metadata["tags"] == ["gru-hf", "gru", "text-classification"]
+    assert metadata["license"] == "apache-2.0"
+    assert metadata["datasets"] == ["SetFit/bbc-news"]
+    assert metadata["metrics"] == ["accuracy", "f1"]
+    [entry] = metadata["model-index"]
+    assert entry["name"] == "user/gru-hf-bbc-news"
+    [result] = entry["results"]
+    assert result["task"] == {"type": "text-classification", "name": "Text Classification"}
+    assert result["dataset"] == {"name": "bbc_news", "type": "SetFit/bbc-news", "split": "test"}
+    assert result["metrics"] == [
+        {"type": "accuracy", "value": 0.9731, "name": "Accuracy"},
+        {"type": "f1", "value": 0.96217, "name": "F1 (macro)", "args": {"average": "macro"}},
+    ]
+
+
+def test_front_matter_without_hub_dataset_or_license(tmp_path):
+    facts = single_label_facts(license=None)
+    facts["dataset"]["config"] = "default"
+    metadata, body = split_card(write_model_card(tmp_path, facts))
+    assert "datasets" not in metadata and "license" not in metadata
+    dataset = metadata["model-index"][0]["results"][0]["dataset"]
+    assert dataset == {"name": "bbc_news", "type": "bbc_news", "config": "default", "split": "test"}
+    assert "<!-- - **License:** Unknown -->" in body
+
+
+def test_body(tmp_path):
+    _, body = split_card(write_model_card(tmp_path, single_label_facts()))
+    # Description and architecture.
+    assert "# user/gru-hf-bbc-news" in body
+    architecture = "1-layer bidirectional GRU, 128 units per direction, max pooling, 50-d embeddings"
+    assert architecture + " (GloVe 6B 50d init)" in body
+    assert "1,234,567 parameters" in body
+    # Usage.
+    assert 'pipeline("text-classification", model="user/gru-hf-bbc-news", trust_remote_code=True)' in body
+    assert 'AutoTokenizer.from_pretrained("user/gru-hf-bbc-news", trust_remote_code=True)' in body
+    assert 'AutoModelForSequenceClassification.from_pretrained("user/gru-hf-bbc-news", trust_remote_code=True)' in body
+    assert "import gru_hf" in body
+    # Evaluation: test and validation, 4 decimals.
+    assert "| Accuracy | 0.9731 | 0.9438 |" in body
+    assert "| F1 (macro) | 0.9622 | 0.9401 |" in body
+    # Training: data sizes, hyperparameters, GloVe coverage, log, time.
+    assert "| train | 1,557 |" in body
+    assert "| `learning_rate` | `0.001` |" in body
+    assert "| `glove` | `6B.50d` |" in body
+    assert "<details><summary>All hyperparameters</summary>" in body
+    assert "| `per_device_train_batch_size` | `32` |" in body.split("<details>", 1)[1]
+    assert "15,234 found exactly, 2,101 lower-cased, 2,665 missing" in body
+    assert "token coverage 98.12%" in body
+    assert "| Epoch | Step | Training Loss | Validation Loss | Validation Accuracy | Validation F1 (macro) |" in body
+    assert "| 1 | 100 | 1.2000 | 0.9100 | 0.7011 | 0.6543 |" in body
+    assert "| 2 | 200 | 0.4100 | 0.3500 | 0.9438 | 0.9401 |" in body
+    assert "gru-hf train --glove 6B.50d --num_train_epochs 2" in body
+    assert "1 min 02 s" in body and "2 CPU cores (Intel Xeon)" in body
+    # Versions and security.
+    for name in ("Python", "gru_hf", "torch", "transformers", "tokenizers", "datasets", "accelerate", "evaluate"):
+        assert f"- {name}: " in body
+    assert "`configuration_gru.py`" in body and "`modeling_gru.py`" in body
+
+
+def test_no_glove_and_missing_facts(tmp_path):
+    facts = {"model_id": "gru-hf-mine", "problem_type": "single_label_classification", "id2label": {0: "a", 1: "b"}}
+    metadata, body = split_card(write_model_card(tmp_path, facts))
+    assert set(metadata) == {"library_name", "pipeline_tag", "tags"}
+    assert "GloVe" not in body and "Pretrained vectors" not in body
+    assert 'model="gru-hf-mine"' in body
+    assert "<!-- - **Hardware:** Unknown -->" in body
+    assert "<!-- No evaluation metrics were recorded. -->" in body
+    assert "matplotlib" not in body  # nothing to draw, so no note either
+    assert not list(tmp_path.glob("*.png"))
+
+
+def test_plots_embedded(tmp_path):
+    pytest.importorskip("matplotlib")
+    _, body = split_card(write_model_card(tmp_path, single_label_facts()))
+    assert "![Confusion matrix on the test split](confusion_matrix.png)" in body
+    assert "(training_curves.png)" in body
+    for name in ("confusion_matrix.png", "training_curves.png"):
+        data = (tmp_path / name).read_bytes()
+        assert data.startswith(PNG_MAGIC)
+        assert len(data) < 200_000
+
+
+def test_plot_functions(tmp_path):
+    pytest.importorskip("matplotlib")
+    assert plot_training_curves(log_history(), tmp_path / "curves.png")
+    assert plot_confusion_matrix(["x", "y"], [0, 1, 1], [0, 1, 0], tmp_path / "cm.png")
+    assert (tmp_path / "curves.png").read_bytes().startswith(PNG_MAGIC)
+    assert (tmp_path / "cm.png").read_bytes().startswith(PNG_MAGIC)
+    assert not plot_training_curves([], tmp_path / "empty.png")
+    assert not (tmp_path / "empty.png").exists()
+    with pytest.raises(ValueError):
+        plot_confusion_matrix(["x", "y"], [0, 2], [0, 1], tmp_path / "bad.png")
+
+
+def test_without_matplotlib(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    assert not plot_training_curves(log_history(), tmp_path / "curves.png")
+    assert not plot_confusion_matrix(LABELS, [0], [0], tmp_path / "cm.png")
+    _, body = split_card(write_model_card(tmp_path, single_label_facts()))
+    assert "matplotlib is not installed" in body
+    assert ".png)" not in body
+    assert not list(tmp_path.glob("*.png"))
+    assert "| 2 | 200 | 0.4100 | 0.3500 | 0.9438 | 0.9401 |" in body  # the log table needs no matplotlib
+
+
+def test_regression(tmp_path):
+    history = [
+        {"loss": 2.5, "epoch": 1.0, "step": 10},
+        {"eval_loss": 1.5, "eval_mse": 1.5, "eval_rmse": 1.2247, "eval_pearsonr": 0.61, "epoch": 1.0, "step": 10},
+    ]
+    facts = single_label_facts(
+        problem_type="regression",
+        id2label={0: "LABEL_0"},
+        test_metrics={"mse": 1.4, "rmse": 1.1832, "pearsonr": 0.63},
+        validation_metrics={"mse": 1.5, "rmse": 1.2247, "pearsonr": 0.61},
+        log_history=history,
+        confusion=None,
+        glove=None,
+    )
+    metadata, body = split_card(write_model_card(tmp_path, facts))
+    assert metadata["metrics"] == ["mse", "rmse", "pearsonr"]
+    metrics = metadata["model-index"][0]["results"][0]["metrics"]
+    assert [(m["type"], m["value"]) for m in metrics] == [("mse", 1.4), ("rmse", 1.1832), ("pearsonr", 0.63)]
+    assert "regression head" in body and 'function_to_apply="none"' in body
+    assert "| Pearson r | 0.6300 | 0.6100 |" in body
+    assert "| 1 | 10 | 2.5000 | 1.5000 | 1.5000 | 1.2247 | 0.6100 |" in body
+    assert "confusion_matrix.png" not in body and not (tmp_path / "confusion_matrix.png").exists()
+    assert "Pretrained vectors" not in body
+
+
+def test_multi_label(tmp_path):
+    facts = single_label_facts(
+        problem_type="multi_label_classification",
+        test_metrics={"f1_micro": 0.81, "f1_macro": 0.7512, "accuracy": 0.55},
+        validation_metrics={},
+        confusion={"labels": LABELS, "y_true": [0], "y_pred": [0]},  # ignored: no confusion matrix for multi-label
+    )
+    metadata, body = split_card(write_model_card(tmp_path, facts))
+    assert metadata["metrics"] == ["f1", "accuracy"]
+    metrics = metadata["model-index"][0]["results"][0]["metrics"]
+    assert metrics[0] == {"type": "f1", "value": 0.81, "name": "F1 (micro)", "args": {"average": "micro"}}
+    assert "top_k=None" in body and "sigmoid" in body
+    assert "| F1 (micro) | 0.8100 | - |" in body
+    assert not (tmp_path / "confusion_matrix.png").exists()
+
+
+def test_requires_core_facts(tmp_path):
+    with pytest.raises(ValueError, match="problem_type"):
+        write_model_card(tmp_path, {"model_id": "m", "id2label": {0: "a"}})
