@@ -162,7 +162,7 @@ def test_config_file_replaces_command_line(tmp_path, tiny_files):
     import yaml
 
     args = tiny_args(tiny_files, tmp_path / "model")
-    options = {args[i].lstrip("-"): args[i + 1] for i in range(0, len(args), 2)}
+    options = {args[i].lstrip("-"): yaml.safe_load(args[i + 1]) for i in range(0, len(args), 2)}
     (tmp_path / "run.yaml").write_text(yaml.safe_dump(options))
     model_args, data_args, training_args = parse_train_arguments([str(tmp_path / "run.yaml")])
     assert model_args.hidden_size == 8 and data_args.train_file == tiny_files["train"]
