@@ -85,6 +85,47 @@ class GRUTrainingArguments(TrainingArguments):
     )
     report_to: None | str | list[str] = field(default="none", metadata={"help": "Loggers: none, tensorboard, ..."})
 
+    def __post_init__(self):
+        from .distributed import check_mixed_precision
+
+        check_process_group_setup(self)
+        check_mixed_precision(self)  # after it: torchrun on a CPU-only host has just become use_cpu
+        super().__post_init__()
+
+
+def _true(value: str | None) -> bool:
+    return str(value).lower() in {"1", "true", "yes"}
+
+
+def check_process_group_setup(args: TrainingArguments) -> None:
+    """Make several processes on a host without GPUs really train together, or refuse.
+
+    - torchrun / `accelerate launch --multi_gpu` on a CPU-only host: without `use_cpu` every process would train its
+      own unsynchronised copy; switch to CPU DDP (gloo) instead.
+    - `accelerate launch --cpu --num_processes N` (or `--num_processes N` without `--multi_gpu` on a host without
+      several GPUs) starts ONE process: refuse rather than silently train alone.
+    """
+    if not torch.cuda.is_available():
+        args.dataloader_pin_memory = False  # nothing to pin to
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if world_size > 1 and not args.use_cpu and not torch.cuda.is_available():
+        logger.warning("%d processes and no GPU: training with CPU DDP (gloo), as with --use_cpu", world_size)
+        args.use_cpu = True
+    mpi = any(name in os.environ for name in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE"))
+    if (
+        "WORLD_SIZE" not in os.environ
+        and "ACCELERATE_USE_CPU" in os.environ  # accelerate's one-process launcher ...
+        and os.environ.get("MASTER_ADDR")  # ... asked for several processes
+        and os.environ.get("MASTER_PORT")
+        and not mpi  # `accelerate launch --mpirun_hostfile`: mpirun starts them all
+    ):
+        flag = "--cpu " if _true(os.environ.get("ACCELERATE_USE_CPU")) else ""
+        raise ValueError(
+            f"`accelerate launch {flag}--num_processes N` runs a single process: for N synchronised processes use "
+            "`accelerate launch --multi_gpu --num_processes N` or `torchrun --nproc_per_node N` (without GPUs gru-hf "
+            "then trains with CPU DDP)"
+        )
+
 
 ARGUMENT_CLASSES = (ModelArguments, DataArguments, GRUTrainingArguments)
 
@@ -175,7 +216,7 @@ def train(
     if model_args.glove:
         from .vectors import check_vectors_source
 
-        check_vectors_source(model_args.glove)
+        check_vectors_source(model_args.glove, dim=model_args.embedding_dim)
     push_to_hub, training_args.push_to_hub = training_args.push_to_hub, False  # we push our own card and files
     if push_to_hub and not training_args.hub_model_id:
         raise ValueError("--push_to_hub needs --hub_model_id (e.g. your-name/gru-hf-bbc-news)")
