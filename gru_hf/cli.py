@@ -47,6 +47,8 @@ def train_main(argv: list[str]) -> dict:
     model_args, data_args, training_args = parse_train_arguments(argv)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     results = train(model_args, data_args, training_args)
+    if training_args.process_index != 0:  # one report per run, not one per process
+        return results
     if "test" in results:
         printable = {k: round(v, 4) for k, v in results["test"].items() if not k.endswith(("runtime", "per_second"))}
         print(f"test: {json.dumps(printable)}")
@@ -58,14 +60,21 @@ def read_texts(args) -> list[str]:
     if args.texts and args.file:
         raise ValueError("give texts either as arguments or with --file, not both")
     if args.texts:
-        return list(args.texts)
-    if args.file and args.file != "-":
+        texts, source = list(args.texts), "argument"
+    elif args.file and args.file != "-":
         try:
             with open(args.file, encoding="utf-8") as f:
-                return [line.rstrip("\n") for line in f]
+                texts, source = [line.rstrip("\n") for line in f], f"{args.file} line"
         except UnicodeDecodeError as err:
             raise ValueError(f"{args.file} is not valid UTF-8 (byte {err.start})") from None
-    return [line.rstrip("\n") for line in sys.stdin]
+    else:
+        texts, source = [line.rstrip("\n") for line in sys.stdin], "stdin line"
+    for number, text in enumerate(texts, start=1):
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # undecodable bytes reach Python as lone surrogates
+            raise ValueError(f"text {number} ({source} {number}) is not valid UTF-8") from None
+    return texts
 
 
 def predict_main(argv: list[str]) -> None:

@@ -18,7 +18,6 @@ from transformers import (
     TrainingArguments,
     set_seed,
 )
-from transformers.trainer_utils import get_last_checkpoint
 
 from .configuration_gru import GRUConfig
 from .data import DataArguments, encode_labels, infer_labels, load_raw_datasets
@@ -130,14 +129,30 @@ def check_process_group_setup(args: TrainingArguments) -> None:
 ARGUMENT_CLASSES = (ModelArguments, DataArguments, GRUTrainingArguments)
 
 
+def last_complete_checkpoint(output_dir: str) -> str | None:
+    """The newest checkpoint that was written completely (a run killed while saving leaves a partial one)."""
+    if not os.path.isdir(output_dir):
+        return None
+    steps = []
+    for name in os.listdir(output_dir):
+        path = os.path.join(output_dir, name)
+        if name.startswith("checkpoint-") and name[len("checkpoint-") :].isdigit() and os.path.isdir(path):
+            steps.append((int(name[len("checkpoint-") :]), path))
+    for _, path in sorted(steps, reverse=True):
+        if all(os.path.isfile(os.path.join(path, f)) for f in ("trainer_state.json", "model.safetensors")):
+            return path
+        logger.warning("skipping incomplete checkpoint %s", path)
+    return None
+
+
 def prepare_output_dir(args: GRUTrainingArguments) -> str | None:
     """Refuse to write into a non-empty output directory unless asked to; return the checkpoint to resume from."""
     resume = args.resume_from_checkpoint
     out = args.output_dir
     if resume in (True, "True", "true", "latest"):
-        resume = get_last_checkpoint(out) if os.path.isdir(out) else None
+        resume = last_complete_checkpoint(out)
         if resume is None:
-            raise ValueError(f"--resume_from_checkpoint: no checkpoint-* directory in {out}")
+            raise ValueError(f"--resume_from_checkpoint: no complete checkpoint-* directory in {out}")
     elif resume:
         if not os.path.isdir(resume):
             raise FileNotFoundError(f"--resume_from_checkpoint: {resume} is not a directory")

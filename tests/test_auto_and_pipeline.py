@@ -8,11 +8,11 @@ import textwrap
 
 import pytest
 import torch
+from conftest import TEXTS
 from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification, AutoTokenizer, pipeline
 
 import gru_hf
 from gru_hf import GRUConfig, GRUForSequenceClassification, GRUModel
-from conftest import TEXTS
 
 PROBES = ["a good film", "the worst movie , bad bad bad", "", "unknown words only", "good " * 40]
 

@@ -2,11 +2,11 @@ import itertools
 
 import pytest
 import torch
+from conftest import TEXTS, tiny_config
 from torch.nn import functional as F
 from transformers import AutoModel, AutoModelForSequenceClassification
 
 from gru_hf import GRUConfig, GRUForSequenceClassification, GRUModel
-from conftest import TEXTS, tiny_config
 
 VARIANTS = list(itertools.product(["last", "mean", "max"], [True, False], [1, 2]))
 

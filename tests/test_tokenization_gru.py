@@ -1,10 +1,10 @@
 import json
 
 import pytest
+from conftest import TEXTS
 from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
 from gru_hf import GRUTokenizerFast, train_tokenizer
-from conftest import TEXTS
 
 
 def test_special_token_ids(tokenizer):
