@@ -11,6 +11,7 @@ from dataclasses import MISSING, dataclass, field, fields
 
 import numpy as np
 import torch
+from datasets import Dataset
 from transformers import (
     DataCollatorWithPadding,
     EarlyStoppingCallback,
@@ -20,7 +21,7 @@ from transformers import (
 )
 
 from .configuration_gru import GRUConfig
-from .data import DataArguments, encode_labels, infer_labels, load_raw_datasets
+from .data import DataArguments, encode_labels, infer_labels, load_raw_datasets, sample_texts
 from .metrics import build_compute_metrics, default_metric_for_best_model, greater_is_better
 from .modeling_gru import GRUForSequenceClassification
 from .tokenization_gru import PAD_TOKEN, UNK_TOKEN, GRUTokenizerFast, train_tokenizer
@@ -236,30 +237,42 @@ def train(
     if push_to_hub and not training_args.hub_model_id:
         raise ValueError("--push_to_hub needs --hub_model_id (e.g. your-name/gru-hf-bbc-news)")
 
+    if data_args.streaming and training_args.max_steps <= 0:
+        raise ValueError("--streaming needs --max_steps: a streamed training set has no length, so no epochs")
+
     # 2. Data: train / validation / test, labels encoded from the training split.
     raw = load_raw_datasets(data_args)
     label_info = infer_labels(raw["train"])
     raw = encode_labels(raw, label_info)
     for split, data in raw.items():
-        logger.info("%s: %d texts", split, len(data))
+        logger.info("%s: %s texts", split, len(data) if isinstance(data, Dataset) else "streamed")
 
     # 3. Tokenizer, trained on the training split only (or taken from the checkpoint being resumed).
     if resume:
         tokenizer = GRUTokenizerFast.from_pretrained(resume)
     else:
+        # A stream is sampled (its first `tokenizer_sample_size` texts); a dataset in memory is read whole.
+        texts = (
+            raw["train"]["text"]
+            if isinstance(raw["train"], Dataset)
+            else sample_texts(raw["train"], data_args.tokenizer_sample_size)
+        )
         tokenizer = train_tokenizer(
-            (text for text in raw["train"]["text"]),
+            texts,
             vocab_size=model_args.vocab_size,
             min_frequency=model_args.min_frequency,
             lowercase=model_args.lowercase,
             model_max_length=model_args.max_seq_length,
         )
-    tokenized = raw.map(
-        lambda batch: tokenizer(batch["text"], truncation=True),
-        batched=True,
-        remove_columns=["text"],
-        desc="Tokenising",
-    )
+    tokenized = {
+        split: data.map(
+            lambda batch: tokenizer(batch["text"], truncation=True),
+            batched=True,
+            remove_columns=["text"],
+            **({"desc": f"Tokenising {split}"} if isinstance(data, Dataset) else {}),
+        )
+        for split, data in raw.items()
+    }
 
     # 4. Model, then pretrained vectors (after construction: post_init would overwrite them).
     set_seed(training_args.seed)
@@ -359,7 +372,7 @@ def model_card_facts(model_args, data_args, training_args, config, raw, results,
             "name": dataset_name,
             "config": data_args.dataset_config_name,
             "hub_id": data_args.dataset_name,
-            "splits": {split: len(data) for split, data in raw.items()},
+            "splits": {split: len(data) if isinstance(data, Dataset) else "streamed" for split, data in raw.items()},
             "text_column": data_args.text_column or "text",
             "label_column": data_args.label_column or "label",
         },

@@ -6,7 +6,7 @@ import os
 import pytest
 import torch
 from safetensors.torch import load_file
-from transformers import TrainerCallback, pipeline
+from transformers import AutoTokenizer, TrainerCallback, pipeline
 
 from gru_hf.cli import main, parse_train_arguments
 from gru_hf.training import train
@@ -167,3 +167,32 @@ def test_config_file_replaces_command_line(tmp_path, tiny_files):
     model_args, data_args, training_args = parse_train_arguments([str(tmp_path / "run.yaml")])
     assert model_args.hidden_size == 8 and data_args.train_file == tiny_files["train"]
     assert training_args.learning_rate == 0.02 and training_args.train_sampling_strategy == "group_by_length"
+
+
+def test_streaming_training(tmp_path, tiny_files):
+    # Training data read as a stream: a tokenizer from a bounded sample, a fixed number of steps.
+    out = tmp_path / "streamed"
+    args = tiny_args(
+        {**tiny_files},
+        out,
+        "--streaming",
+        "true",
+        "--validation_file",
+        tiny_files["test"],
+        "--max_steps",
+        "6",
+        "--tokenizer_sample_size",
+        "15",
+    )
+    results = run(args)
+    assert set(results["test"]) >= {"test_accuracy", "test_loss"}
+    vocab = AutoTokenizer.from_pretrained(out).get_vocab()
+    assert "good" in vocab and "awful" not in vocab  # the first 15 texts are all positive: the sample is bounded
+    state = json.loads((out / "results.json").read_text())
+    assert state["validation"]["epoch"] > 0
+    with pytest.raises(ValueError, match="--streaming needs --max_steps"):
+        run(
+            tiny_args(
+                tiny_files, tmp_path / "no_steps", "--streaming", "true", "--validation_file", tiny_files["test"]
+            )
+        )
