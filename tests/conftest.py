@@ -12,6 +12,20 @@ import torch  # noqa: E402
 
 import gru_hf  # noqa: E402
 
+# Prepended to the code of a subprocess that must behave as if gru_hf were not installed (remote-code tests).
+WITHOUT_GRU_HF = """
+import sys
+
+
+class _NoGruHf:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "gru_hf":
+            raise ImportError("gru_hf is not installed here")
+
+
+sys.meta_path.insert(0, _NoGruHf())
+"""
+
 TEXTS = [
     "a good film",
     "a bad film",
@@ -66,3 +80,58 @@ def tiny_model_dir(tmp_path, tokenizer):
     model.save_pretrained(path)
     tokenizer.save_pretrained(path)
     return path
+
+
+# Tiny, trivially separable training data for the end-to-end job.
+POSITIVE = ["good film", "great acting , good story", "a wonderful good movie", "truly great", "good good fun"]
+NEGATIVE = ["bad film", "awful acting , bad story", "a terrible bad movie", "truly awful", "bad bad boring"]
+
+
+def write_csv(path, rows, header=("text", "label")):
+    import csv
+
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return str(path)
+
+
+@pytest.fixture
+def tiny_files(tmp_path):
+    train_rows = [(t, "pos") for t in POSITIVE * 4] + [(t, "neg") for t in NEGATIVE * 4]
+    test_rows = [(t, "pos") for t in POSITIVE] + [(t, "neg") for t in NEGATIVE]
+    return {
+        "train": write_csv(tmp_path / "train.csv", train_rows),
+        "test": write_csv(tmp_path / "test.csv", test_rows),
+    }
+
+
+def tiny_args(files, output_dir, *extra):
+    return [
+        "--train_file",
+        files["train"],
+        "--test_file",
+        files["test"],
+        "--output_dir",
+        str(output_dir),
+        "--embedding_dim",
+        "8",
+        "--hidden_size",
+        "8",
+        "--min_frequency",
+        "1",
+        "--num_train_epochs",
+        "4",
+        "--per_device_train_batch_size",
+        "8",
+        "--learning_rate",
+        "0.02",
+        "--seed",
+        "7",
+        "--disable_tqdm",
+        "true",
+        "--early_stopping_patience",
+        "0",
+        *extra,
+    ]

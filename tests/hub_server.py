@@ -22,6 +22,7 @@ import base64
 import hashlib
 import itertools
 import json
+import os
 import re
 import secrets
 import threading
@@ -185,6 +186,29 @@ class HubServer:
                 raise KeyError(f"no {repo_type} repo {repo_id!r}")
             commit = self._resolve(repo, revision)
             return {path: blob.data for path, blob in sorted(commit.files.items())}
+
+    def client_env(self, home, token: str | None = "default") -> dict[str, str]:
+        """Environment for a client process that talks to this server only: the Hub endpoint, a private HF_HOME,
+        no Xet, no proxy, and `token` ("default": the server's own; None: no token)."""
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("HF_", "HUGGINGFACE_", "TRANSFORMERS_")) and "proxy" not in k.lower()
+        }
+        env.update(
+            HF_ENDPOINT=self.url,
+            HF_HOME=str(home),
+            HF_HUB_DISABLE_XET="1",
+            HF_HUB_DISABLE_TELEMETRY="1",
+            HF_HUB_OFFLINE="0",
+            HF_HUB_DISABLE_PROGRESS_BARS="1",
+            NO_PROXY="127.0.0.1,localhost",
+            no_proxy="127.0.0.1,localhost",
+            TOKENIZERS_PARALLELISM="false",
+        )
+        if token is not None:
+            env["HF_TOKEN"] = self.token if token == "default" else token
+        return env
 
     def repo_ids(self, repo_type: str = "model") -> list[str]:
         with self._lock:

@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 import torch
-from conftest import TEXTS
+from conftest import TEXTS, WITHOUT_GRU_HF
 from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification, AutoTokenizer, pipeline
 
 import gru_hf
@@ -136,12 +136,6 @@ def test_remote_code_loads_without_gru_hf(tiny_model_dir, tmp_path):
     code = f"""
         import json, sys
 
-        class NoGruHf:  # this process must not be able to import gru_hf
-            def find_spec(self, name, path=None, target=None):
-                if name.split(".")[0] == "gru_hf":
-                    raise ImportError("gru_hf is not installed here")
-
-        sys.meta_path.insert(0, NoGruHf())
         try:
             import gru_hf
             raise SystemExit("gru_hf was importable")
@@ -165,7 +159,7 @@ def test_remote_code_loads_without_gru_hf(tiny_model_dir, tmp_path):
             "scores": result, "pooled": pooled,
         }}))
     """
-    result = run_python(code, tmp_path)
+    result = run_python(WITHOUT_GRU_HF + textwrap.dedent(code), tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     out = json.loads(result.stdout.strip().splitlines()[-1])
     assert all(m.startswith("transformers_modules.") for m in out["classes"][:2])

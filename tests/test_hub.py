@@ -1,12 +1,12 @@
 """Sharing for real: push to a loopback Hub-compatible server, load back by repo id in fresh processes."""
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
 
 import pytest
+from conftest import WITHOUT_GRU_HF, tiny_args
 from hub_server import HubServer
 from transformers import pipeline
 
@@ -22,37 +22,12 @@ def server():
     hub.stop()
 
 
-def client_env(server, home, token="default"):
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGINGFACE_")) and "proxy" not in k.lower()
-    }
-    env.update(
-        HF_ENDPOINT=server.url,
-        HF_HOME=str(home),
-        HF_HUB_DISABLE_XET="1",
-        HF_HUB_DISABLE_TELEMETRY="1",
-        HF_HUB_OFFLINE="0",
-        NO_PROXY="127.0.0.1,localhost",
-        TOKENIZERS_PARALLELISM="false",
-    )
-    if token is not None:
-        env["HF_TOKEN"] = server.token if token == "default" else token
-    return env
-
-
 def run(args, env, cwd):
     return subprocess.run(args, env=env, cwd=cwd, capture_output=True, text=True, timeout=300)
 
 
 LOAD_BACK = """
-import json, sys
-
-class NoGruHf:
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] == "gru_hf":
-            raise ImportError("gru_hf is not installed here")
-
-sys.meta_path.insert(0, NoGruHf())
+import json
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
 
@@ -78,7 +53,7 @@ def test_push_command_then_load_by_repo_id(server, tiny_model_dir, tmp_path):
     (tiny_model_dir / "README.md").write_text("---\nlibrary_name: transformers\n---\n# our card\n")
     (tiny_model_dir / "checkpoint-5").mkdir()
     (tiny_model_dir / "checkpoint-5" / "optimizer.pt").write_bytes(b"not for the hub")
-    env = client_env(server, tmp_path / "home_push")
+    env = server.client_env(tmp_path / "home_push")
     push = run([sys.executable, "-m", "gru_hf", "push", str(tiny_model_dir), "tester/gru-tiny"], env, tmp_path)
     assert push.returncode == 0, push.stderr[-2000:]
     files = server.files("tester/gru-tiny")
@@ -95,8 +70,8 @@ def test_push_command_then_load_by_repo_id(server, tiny_model_dir, tmp_path):
         assert content == (tiny_model_dir / name).read_bytes(), name
 
     load = run(
-        [sys.executable, "-c", textwrap.dedent(LOAD_BACK), "tester/gru-tiny", json.dumps(PROBES)],
-        client_env(server, tmp_path / "home_load"),
+        [sys.executable, "-c", WITHOUT_GRU_HF + textwrap.dedent(LOAD_BACK), "tester/gru-tiny", json.dumps(PROBES)],
+        server.client_env(tmp_path / "home_load"),
         tmp_path,
     )
     assert load.returncode == 0 and "{" in load.stdout, load.stdout[-2000:] + load.stderr[-3000:]
@@ -107,7 +82,7 @@ def test_push_command_then_load_by_repo_id(server, tiny_model_dir, tmp_path):
 
 def test_wrong_token_is_rejected_and_nothing_changes(server, tiny_model_dir, tmp_path):
     commits_before = list(server.commits)
-    env = client_env(server, tmp_path / "home", token="hf_wrong")
+    env = server.client_env(tmp_path / "home", token="hf_wrong")
     push = run([sys.executable, "-m", "gru_hf", "push", str(tiny_model_dir), "tester/gru-denied"], env, tmp_path)
     assert push.returncode == 2
     err = push.stderr.strip().splitlines()
@@ -119,3 +94,17 @@ def test_push_refuses_an_incomplete_directory(tmp_path):
     (tmp_path / "config.json").write_text("{}")
     with pytest.raises(FileNotFoundError, match="missing model.safetensors, tokenizer.json"):
         push_directory(tmp_path, "tester/never")
+
+
+def test_train_with_push_to_hub_uploads_our_card(server, tiny_files, tmp_path):
+    out = tmp_path / "trained"
+    env = server.client_env(tmp_path / "home_train")
+    args = tiny_args(tiny_files, out, "--push_to_hub", "true", "--hub_model_id", "tester/gru-trained")
+    result = run([sys.executable, "-m", "gru_hf", "train", *args], env, tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    files = server.files("tester/gru-trained")
+    assert {"config.json", "model.safetensors", "tokenizer.json", "modeling_gru.py", "README.md"} <= set(files)
+    assert not any(name.startswith("checkpoint-") for name in files)
+    assert files["README.md"] == (out / "README.md").read_bytes()  # gru-hf's card, not the Trainer's generic one
+    card = files["README.md"].decode()
+    assert "model-index" in card and "tester/gru-trained" in card and "Training log" in card

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -56,24 +55,7 @@ def local_files(folder) -> dict[str, bytes]:
 
 def run_client(server: HubServer, code: str, home, token: str | None = "default", args=()) -> dict:
     """Run `code` in a fresh interpreter pointed at `server`; the code prints one JSON line last."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("HF_", "HUGGINGFACE_", "TRANSFORMERS_")) and "proxy" not in k.lower()
-    }
-    env.update(
-        HF_ENDPOINT=server.url,
-        HF_HOME=str(home),
-        HF_HUB_DISABLE_XET="1",
-        HF_HUB_DISABLE_TELEMETRY="1",
-        HF_HUB_OFFLINE="0",
-        HF_HUB_DISABLE_PROGRESS_BARS="1",
-        NO_PROXY="127.0.0.1,localhost",
-        no_proxy="127.0.0.1,localhost",
-        TOKENIZERS_PARALLELISM="false",
-    )
-    if token is not None:
-        env["HF_TOKEN"] = server.token if token == "default" else token
+    env = server.client_env(home, token)
     proc = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code), *args], env=env, capture_output=True, text=True, timeout=120
     )

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 import psutil
 import pytest
 import torch
-from conftest import TEXTS, tiny_config
+from conftest import TEXTS, WITHOUT_GRU_HF, tiny_config
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
@@ -581,12 +581,6 @@ def test_only_the_model_needs_trust_remote_code(model_dir, tmp_path):
     code = f"""
         import json, sys
 
-        class NoGruHf:  # this process must not be able to import gru_hf
-            def find_spec(self, name, path=None, target=None):
-                if name.split(".")[0] == "gru_hf":
-                    raise ImportError("gru_hf is not installed here")
-
-        sys.meta_path.insert(0, NoGruHf())
         from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, pipeline
 
         path = {str(model_dir)!r}
@@ -607,7 +601,7 @@ def test_only_the_model_needs_trust_remote_code(model_dir, tmp_path):
     """
     env = {**os.environ, "HF_HOME": str(tmp_path / "hf_home"), "HF_HUB_OFFLINE": "1"}
     result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
+        [sys.executable, "-c", WITHOUT_GRU_HF + textwrap.dedent(code)],
         stdin=subprocess.DEVNULL,  # transformers asks "Do you wish to run the custom code? [y/N]" on a terminal
         capture_output=True,
         text=True,

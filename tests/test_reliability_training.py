@@ -13,8 +13,8 @@ import time
 
 import pytest
 import torch
+from conftest import tiny_args
 from safetensors.torch import load_file
-from test_training import tiny_args, tiny_files  # noqa: F401  (tiny_files is a fixture)
 from transformers import AutoModelForSequenceClassification, TrainerCallback, pipeline
 
 from gru_hf.cli import USER_ERRORS, parse_train_arguments

@@ -5,64 +5,12 @@ import os
 
 import pytest
 import torch
+from conftest import tiny_args
 from safetensors.torch import load_file
 from transformers import AutoTokenizer, TrainerCallback, pipeline
 
 from gru_hf.cli import main, parse_train_arguments
 from gru_hf.training import train
-
-POSITIVE = ["good film", "great acting , good story", "a wonderful good movie", "truly great", "good good fun"]
-NEGATIVE = ["bad film", "awful acting , bad story", "a terrible bad movie", "truly awful", "bad bad boring"]
-
-
-def write_csv(path, rows, header=("text", "label")):
-    import csv
-
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return str(path)
-
-
-@pytest.fixture
-def tiny_files(tmp_path):
-    train_rows = [(t, "pos") for t in POSITIVE * 4] + [(t, "neg") for t in NEGATIVE * 4]
-    test_rows = [(t, "pos") for t in POSITIVE] + [(t, "neg") for t in NEGATIVE]
-    return {
-        "train": write_csv(tmp_path / "train.csv", train_rows),
-        "test": write_csv(tmp_path / "test.csv", test_rows),
-    }
-
-
-def tiny_args(files, output_dir, *extra):
-    return [
-        "--train_file",
-        files["train"],
-        "--test_file",
-        files["test"],
-        "--output_dir",
-        str(output_dir),
-        "--embedding_dim",
-        "8",
-        "--hidden_size",
-        "8",
-        "--min_frequency",
-        "1",
-        "--num_train_epochs",
-        "4",
-        "--per_device_train_batch_size",
-        "8",
-        "--learning_rate",
-        "0.02",
-        "--seed",
-        "7",
-        "--disable_tqdm",
-        "true",
-        "--early_stopping_patience",
-        "0",
-        *extra,
-    ]
 
 
 def run(args):
