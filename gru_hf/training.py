@@ -7,7 +7,7 @@ import os
 import platform
 import sys
 import time
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 import torch
@@ -90,6 +90,8 @@ class GRUTrainingArguments(TrainingArguments):
 
         check_process_group_setup(self)
         check_mixed_precision(self)  # after it: torchrun on a CPU-only host has just become use_cpu
+        # TrainingArguments turns a missing metric into "loss"; gru-hf picks one per problem type once it is known.
+        self.metric_chosen_by_user = self.metric_for_best_model is not None
         super().__post_init__()
 
 
@@ -191,14 +193,15 @@ def build_model_config(model_args: ModelArguments, tokenizer, label_info, embedd
 
 
 def non_default_arguments(*instances) -> dict:
-    """The arguments a user changed (compared with each dataclass's defaults)."""
+    """The arguments a user changed, compared with a default instance of each class."""
     changed = {}
     for instance in instances:
+        defaults = type(instance)()
         for f in fields(instance):
-            if not f.init or f.name.startswith("_") or f.default is MISSING:
+            if not f.init or f.name.startswith("_") or f.name in {"output_dir", "logging_dir"}:
                 continue
             value = getattr(instance, f.name)
-            if value != f.default and f.name not in {"output_dir", "logging_dir"}:
+            if value != getattr(defaults, f.name):
                 changed[f.name] = value if isinstance(value, (int, float, str, bool, type(None))) else str(value)
     return changed
 
@@ -302,7 +305,7 @@ def train(
 
     # 5. Trainer.
     problem_type = label_info.problem_type
-    if training_args.metric_for_best_model is None:
+    if not getattr(training_args, "metric_chosen_by_user", True):
         training_args.metric_for_best_model = default_metric_for_best_model(problem_type)
         training_args.greater_is_better = greater_is_better(training_args.metric_for_best_model)
     callbacks = list(callbacks or [])
@@ -319,6 +322,7 @@ def train(
         callbacks=callbacks,
     )
     train_result = trainer.train(resume_from_checkpoint=resume)
+    log_history = list(trainer.state.log_history)  # the run itself, without the final evaluations below
     trainer.save_model()
 
     # 6. Final evaluation: best validation, then the test split, once.
@@ -342,7 +346,17 @@ def train(
         with open(os.path.join(training_args.output_dir, "results.json"), "w", encoding="utf-8") as f:
             json.dump(results, f, indent=2, sort_keys=True)
         trainer.model_card_facts = model_card_facts(
-            model_args, data_args, training_args, config, raw, results, trainer, confusion, coverage, start
+            model_args,
+            data_args,
+            training_args,
+            config,
+            raw,
+            results,
+            trainer,
+            confusion,
+            coverage,
+            start,
+            log_history,
         )
         trainer.create_model_card()
         if push_to_hub:
@@ -362,7 +376,9 @@ def _strip_prefix(metrics: dict | None, prefix: str) -> dict:
     return {k[len(prefix) :]: v for k, v in (metrics or {}).items() if k.startswith(prefix) and not k.endswith(skip)}
 
 
-def model_card_facts(model_args, data_args, training_args, config, raw, results, trainer, confusion, coverage, start):
+def model_card_facts(
+    model_args, data_args, training_args, config, raw, results, trainer, confusion, coverage, start, log_history
+):
     dataset_name = data_args.dataset_name or (
         os.path.basename(data_args.train_file) if data_args.train_file else "bbc_news"
     )
@@ -402,16 +418,24 @@ def model_card_facts(model_args, data_args, training_args, config, raw, results,
             if coverage is not None
             else None
         ),
-        "log_history": trainer.state.log_history,
+        "log_history": log_history,
         "confusion": confusion,
         "num_parameters": sum(p.numel() for p in trainer.model.parameters()),
         "train_runtime_s": results.get("train_runtime_s"),
         "total_runtime_s": round(time.time() - start, 1),
         "hardware": hardware_description(),
-        "command": " ".join(["gru-hf", *sys.argv[1:]]) if sys.argv else None,
+        "command": command_line(),
         "hub_model_id": training_args.hub_model_id,
         "license": "apache-2.0",
     }
+
+
+def command_line() -> str:
+    """How this run was started, as a user would type it."""
+    program = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    if program in ("gru-hf", "__main__.py"):
+        return " ".join(["gru-hf", *sys.argv[1:]])
+    return " ".join(["python", sys.argv[0], *sys.argv[1:]]) if program else "train() from Python"
 
 
 def hardware_description() -> str:
