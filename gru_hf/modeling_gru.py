@@ -9,7 +9,8 @@ padding), trimmed to the longest text, and then:
   real token (states after it are never used);
 - the backward direction runs over each text reversed in place (its last real token first, padding still at the
   end), so it starts at the text's last real token, not at the padding.
-This costs two gathers per layer and is faster on CPU than `pack_padded_sequence` (see README, "Results").
+This costs two gathers per layer. Measured (README, "Results"): with length-grouped batches it runs at
+0.93-0.98x of `pack_padded_sequence`, and 0.57-0.65x with randomly ordered batches.
 """
 
 import torch
