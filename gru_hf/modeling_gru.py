@@ -4,13 +4,10 @@ This file travels to the Hub with saved models (remote code): it imports only to
 `.configuration_gru`.
 
 Padding never reaches a GRU state. Each batch is re-laid so that every text's real tokens come first (right
-padding), trimmed to the longest text, and then:
-- the forward direction runs over the padded batch in one call, and each text's state is read at its own last
-  real token (states after it are never used);
-- the backward direction runs over each text reversed in place (its last real token first, padding still at the
-  end), so it starts at the text's last real token, not at the padding.
-This costs two gathers per layer. Measured (README, "Results"): with length-grouped batches it runs at
-0.93-0.98x of `pack_padded_sequence`, and 0.57-0.65x with randomly ordered batches.
+padding) and trimmed to the longest text. A ragged batch is then packed (`pack_padded_sequence`), so each direction
+starts and ends at the text's own tokens; a batch without padding, or a causal one at least 80% full, runs padded in
+one call (a forward GRU never looks past a text's last real token). Measured (README, "Results"): packing is
+1.5-1.75x faster than any padded path on randomly ordered batches and level with padding on length-grouped ones.
 """
 
 import torch
@@ -73,16 +70,14 @@ class GRUPreTrainedModel(PreTrainedModel):
         embeddings.weight.requires_grad_(not freeze)
 
 
-def _reverse_index(lengths: torch.Tensor, seq_len: int) -> torch.Tensor:
-    """Per-row time index that reverses each text's first `length` positions and leaves the padding in place."""
-    positions = torch.arange(seq_len, device=lengths.device).unsqueeze(0)  # (1, seq_len)
-    reversed_positions = lengths.unsqueeze(1) - 1 - positions  # (batch, seq_len)
-    return torch.where(reversed_positions >= 0, reversed_positions, positions)
-
-
 def _gather_time(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     """`x[b, index[b, t]]` for a (batch, seq_len, dim) tensor."""
     return x.gather(1, index.unsqueeze(-1).expand(-1, -1, x.size(-1)))
+
+
+# A causal (unidirectional) batch at least this full runs padded in one call; below it, packed. Measured in
+# scripts/benchmark.py, section "GRU execution strategy".
+_DENSE = 0.8
 
 
 class GRUModel(GRUPreTrainedModel):
@@ -109,49 +104,62 @@ class GRUModel(GRUPreTrainedModel):
     def set_input_embeddings(self, value: nn.Embedding):
         self.embeddings = value
 
-    def _layer_weights(self, layer: int, suffix: str = "") -> list[torch.Tensor]:
+    def _layer_weights(self, layer: int) -> list[torch.Tensor]:
+        suffixes = ("", "_reverse") if self.config.bidirectional else ("",)
         return [
-            getattr(self.gru, f"{kind}_l{layer}{suffix}") for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+            getattr(self.gru, f"{kind}_l{layer}{suffix}")
+            for suffix in suffixes
+            for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
         ]
 
-    def _run_direction(self, x: torch.Tensor, layer: int, suffix: str) -> torch.Tensor:
-        h0 = x.new_zeros(1, x.size(0), self.config.hidden_size)
-        output, _ = torch.gru(x, h0, self._layer_weights(layer, suffix), True, 1, 0.0, self.training, False, True)
-        return output
-
     def _encode(self, x: torch.Tensor, lengths: torch.Tensor, collect: bool):
-        """Run the GRU over right-padded embeddings `x` (batch, seq_len, embedding_dim).
+        """Run the GRU over right-padded embeddings `x` (batch, seq_len, embedding_dim), seq_len = longest text.
 
-        Returns the last layer's states (batch, seq_len, output_size), each direction's final state
-        (batch, output_size), and the per-layer states when `collect` is set."""
+        Returns the last layer's states (batch, seq_len, output_size; anything at padding is masked by the
+        caller), each text's final states of both directions (batch, output_size), and the per-layer states when
+        `collect` is set."""
         batch, seq_len, _ = x.shape
-        last = (lengths - 1).clamp(min=0)  # (batch,)
-        rows = torch.arange(batch, device=x.device)
-        if not self.config.bidirectional and not collect:
-            # One fused call for all layers: a causal GRU never looks past a text's last real token.
-            states, _ = self.gru(x)  # (batch, seq_len, hidden)
-            return states, states[rows, last], None
+        hidden, directions = self.config.hidden_size, 2 if self.config.bidirectional else 1
+        real = int(lengths.sum())
+        if not collect and (real == batch * seq_len or (directions == 1 and real >= _DENSE * batch * seq_len)):
+            # No padding, or a nearly full causal batch: one call over the padded batch. A forward GRU never looks
+            # past a text's last real token, so padding after it changes nothing that is read.
+            states, _ = self.gru(x)  # (batch, seq_len, output_size)
+            last = states[torch.arange(batch, device=x.device), (lengths - 1).clamp(min=0), :hidden]
+            return states, torch.cat([last, states[:, 0, hidden:]], dim=-1), None
 
-        reverse = _reverse_index(lengths, seq_len) if self.config.bidirectional else None
-        layers = []
-        for layer in range(self.config.num_hidden_layers):
-            if layer > 0:
-                x = F.dropout(x, self.config.hidden_dropout, self.training)
-            forward_states = self._run_direction(x, layer, "")  # (batch, seq_len, hidden)
-            if reverse is None:
-                x = forward_states
-            else:
-                backward_states = _gather_time(
-                    self._run_direction(_gather_time(x, reverse), layer, "_reverse"), reverse
+        # Ragged batch: pack. Texts of length 0 run one step over padding; the caller zeroes what they return.
+        packed = nn.utils.rnn.pack_padded_sequence(
+            x, lengths.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False
+        )
+        if not collect:
+            output, final = self.gru(packed)  # final: (num_layers * directions, batch, hidden), caller's order
+            layers = [output.data]
+        else:
+            data, layers = packed.data, []
+            for layer in range(self.config.num_hidden_layers):
+                if layer > 0:
+                    data = F.dropout(data, self.config.hidden_dropout, self.training)
+                h0 = data.new_zeros(directions, batch, hidden)
+                data, final = torch.gru(
+                    data,
+                    packed.batch_sizes,
+                    h0,
+                    self._layer_weights(layer),
+                    True,
+                    1,
+                    0.0,
+                    self.training,
+                    directions == 2,
                 )
-                x = torch.cat([forward_states, backward_states], dim=-1)  # (batch, seq_len, 2 * hidden)
-            layers.append(x)
-        hidden = self.config.hidden_size
-        final = x[rows, last]  # (batch, output_size)
-        if reverse is not None:
-            # The backward direction ends at each text's first token.
-            final = torch.cat([final[:, :hidden], x[:, 0, hidden:]], dim=-1)
-        return x, final, layers
+                layers.append(data)
+            final = final.index_select(1, packed.unsorted_indices)
+        layers = [
+            nn.utils.rnn.pad_packed_sequence(packed._replace(data=data), batch_first=True, total_length=seq_len)[0]
+            for data in layers
+        ]
+        final = final[-directions:].transpose(0, 1).reshape(batch, directions * hidden)
+        return layers[-1], final, layers if collect else None
 
     def forward(
         self,

@@ -900,10 +900,10 @@ def engine_section(args, data, peak, workdir) -> dict:
 
 
 def strategy_section(args, data, peak) -> dict:
-    """The GRU's execution strategy alone: padding-proof padded (gru-hf) vs packed vs naive padded (incorrect)."""
+    """The GRU's execution strategy alone: gru-hf (packs ragged batches) vs packed vs naive padded (incorrect)."""
     sizes_base = {"embedding_dim": 16, "hidden_size": 16} if args.quick else {"embedding_dim": 100, "hidden_size": 128}
     strategies = {
-        "gru-hf padding-proof padded": (GRUHFAdapter, {}),
+        "gru-hf (packs ragged batches)": (GRUHFAdapter, {}),
         PACKED: (SeedClassifier, {"packed": True}),
         "naive padded nn.GRU (incorrect)": (SeedClassifier, {}),
     }

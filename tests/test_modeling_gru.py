@@ -73,6 +73,42 @@ def test_hidden_states_on_request_only(tokenizer):
     assert out.hidden_states[0].shape == (3, batch["input_ids"].shape[1], 24)
 
 
+@pytest.mark.parametrize("bidirectional", [True, False])
+def test_hidden_states_of_each_layer_match_the_gru_run_layer_by_layer(tokenizer, bidirectional):
+    model = build(tokenizer, bidirectional=bidirectional, layers=2)
+    base = model.model
+    tokenizer.padding_side = "left"
+    batch = tokenizer(TEXTS, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        out = base(**batch, output_hidden_states=True)
+        # Requesting the layers takes a different code path; the result must not change.
+        torch.testing.assert_close(out.last_hidden_state, base(**batch).last_hidden_state, rtol=0, atol=1e-6)
+        torch.testing.assert_close(out.pooler_output, base(**batch).pooler_output, rtol=0, atol=1e-6)
+        first = torch.nn.GRU(16, 12, bidirectional=bidirectional, batch_first=True)
+        first.load_state_dict({k: v for k, v in base.gru.state_dict().items() if "_l0" in k})
+        for row, text in enumerate(TEXTS):
+            real = batch["attention_mask"][row].bool()
+            states, _ = first(base.embeddings(torch.tensor([tokenizer(text)["input_ids"]])))
+            torch.testing.assert_close(out.hidden_states[0][row, real], states[0], rtol=0, atol=1e-5)
+            assert out.hidden_states[0][row, ~real].abs().max() == 0 if (~real).any() else True
+
+
+@pytest.mark.parametrize("bidirectional", [True, False])
+@pytest.mark.parametrize("lengths", [(10, 10, 10), (10, 9, 10), (10, 2, 1), (10, 0, 3)])
+def test_full_nearly_full_and_ragged_batches_equal_each_text_alone(tokenizer, bidirectional, lengths):
+    # Full batches, nearly full causal ones and ragged ones take different paths through the GRU.
+    model = build(tokenizer, pooling="last", bidirectional=bidirectional, layers=2)
+    ids = tokenizer(" ".join(TEXTS), truncation=False)["input_ids"]
+    texts = [ids[i : i + n] for i, n in enumerate(lengths)]
+    width = max(lengths)
+    input_ids = torch.tensor([t + [0] * (width - len(t)) for t in texts])
+    with torch.no_grad():
+        together = model(input_ids=input_ids, attention_mask=(input_ids != 0).long()).logits
+        for row, text in enumerate(texts):
+            alone = model(input_ids=torch.tensor([text], dtype=torch.long).view(1, -1)).logits
+            torch.testing.assert_close(together[row], alone[0], rtol=0, atol=1e-5)
+
+
 def test_empty_and_all_padding_rows(tokenizer):
     model = build(tokenizer, pooling="max")
     batch = tokenizer(["", "good", ""], padding=True, return_tensors="pt")
