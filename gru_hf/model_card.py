@@ -366,6 +366,8 @@ def _glove_line(glove: dict) -> str:
         f"of the {_fmt_count(vocab)} vocabulary words, {_fmt_count(found)} found exactly, "
         f"{_fmt_count(lower)} lower-cased, {_fmt_count(missing)} missing"
     )
+    if glove.get("extra_words"):
+        text += f" ({_fmt_count(glove['extra_words'])} of them added from the vectors, not seen in training)"
     if _is_number(glove.get("token_coverage")):
         text += f"; token coverage {float(glove['token_coverage']):.2%} of the training tokens"
     frozen = glove.get("frozen")

@@ -77,7 +77,7 @@ def train_tokenizer(
     >>> from gru_hf import train_tokenizer
     >>> tokenizer = train_tokenizer(["a good film", "a bad film"], min_frequency=1)
     >>> tokenizer("A good, GOOD film!")["input_ids"]
-    [3, 5, 1, 5, 4, 1]
+    [2, 5, 1, 5, 3, 1]
     ```"""
     if vocab_size < 3:
         raise ValueError(f"vocab_size must be at least 3 ([PAD], [UNK] and one word), got {vocab_size}")
@@ -105,6 +105,39 @@ def wrap_backend(backend: Tokenizer, model_max_length: int = 256, padding_side: 
     )
 
 
+def extend_vocabulary(tokenizer: GRUTokenizerFast, words: Iterable[str], limit: int) -> GRUTokenizerFast:
+    """A copy of `tokenizer` that also knows up to `limit` of `words`, taken in order, that it did not know.
+
+    A word is added only if the tokenizer can produce it: a word the normaliser would change (an upper-case word
+    for a lower-casing tokenizer) or the pre-tokeniser would split (`"don't"`) would never be looked up.
+
+    Examples:
+
+    ```python
+    >>> from gru_hf.tokenization_gru import extend_vocabulary, train_tokenizer
+    >>> tokenizer = train_tokenizer(["a good film"], min_frequency=1)
+    >>> bigger = extend_vocabulary(tokenizer, ["film", "superb", "Superb", "don't", "awful"], limit=5)
+    >>> len(tokenizer), len(bigger), bigger.tokenize("a superb film")
+    (5, 7, ['a', 'superb', 'film'])
+    ```"""
+    if limit < 0:
+        raise ValueError(f"limit must be 0 or more, got {limit}")
+    backend = Tokenizer.from_str(tokenizer.backend_tokenizer.to_str())
+    vocab = backend.get_vocab()
+    added: dict[str, int] = {}
+    for word in words:
+        if len(added) >= limit:
+            break
+        if word in vocab or word in added or not isinstance(word, str):
+            continue
+        normalized = backend.normalizer.normalize_str(word) if backend.normalizer else word
+        pieces = backend.pre_tokenizer.pre_tokenize_str(normalized) if backend.pre_tokenizer else [(word, None)]
+        if normalized == word and len(pieces) == 1 and pieces[0][0] == word:
+            added[word] = len(vocab) + len(added)
+    backend.model = models.WordLevel({**vocab, **added}, unk_token=UNK_TOKEN)
+    return wrap_backend(backend, model_max_length=tokenizer.model_max_length, padding_side=tokenizer.padding_side)
+
+
 def _checked(texts: Iterable[str]) -> Iterator[str]:
     for index, text in enumerate(texts):
         if not isinstance(text, str):
@@ -112,4 +145,12 @@ def _checked(texts: Iterable[str]) -> Iterator[str]:
         yield text
 
 
-__all__ = ["GRUTokenizerFast", "PAD_TOKEN", "UNK_TOKEN", "build_backend", "train_tokenizer", "wrap_backend"]
+__all__ = [
+    "GRUTokenizerFast",
+    "PAD_TOKEN",
+    "UNK_TOKEN",
+    "build_backend",
+    "extend_vocabulary",
+    "train_tokenizer",
+    "wrap_backend",
+]

@@ -24,7 +24,7 @@ from .configuration_gru import GRUConfig
 from .data import DataArguments, encode_labels, infer_labels, load_raw_datasets, sample_texts
 from .metrics import build_compute_metrics, default_metric_for_best_model, greater_is_better
 from .modeling_gru import GRUForSequenceClassification
-from .tokenization_gru import PAD_TOKEN, UNK_TOKEN, GRUTokenizerFast, train_tokenizer
+from .tokenization_gru import PAD_TOKEN, UNK_TOKEN, GRUTokenizerFast, extend_vocabulary, train_tokenizer
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +52,13 @@ class ModelArguments:
         metadata={"help": "Initialise embeddings from GloVe/word2vec text (.txt or .gz) or the name 'glove-6b-50d'."},
     )
     freeze_embeddings: bool = field(default=False, metadata={"help": "Keep the (GloVe) embeddings fixed."})
+    glove_extra_words: int = field(
+        default=0,
+        metadata={
+            "help": "Also add up to this many of the --glove file's words (its first, most frequent ones) that the "
+            "training data did not put in the vocabulary, so words unseen in training keep their pretrained vector."
+        },
+    )
 
 
 @dataclass
@@ -236,6 +243,10 @@ def train(
         from .vectors import check_vectors_source
 
         check_vectors_source(model_args.glove, dim=model_args.embedding_dim)
+    if model_args.glove_extra_words < 0:
+        raise ValueError(f"--glove_extra_words must be 0 or more, got {model_args.glove_extra_words}")
+    if model_args.glove_extra_words and not model_args.glove:
+        raise ValueError("--glove_extra_words needs --glove: the extra words are taken from the word vectors")
     push_to_hub, training_args.push_to_hub = training_args.push_to_hub, False  # we push our own card and files
     if push_to_hub and not training_args.hub_model_id:
         raise ValueError("--push_to_hub needs --hub_model_id (e.g. your-name/gru-hf-bbc-news)")
@@ -267,6 +278,20 @@ def train(
             lowercase=model_args.lowercase,
             model_max_length=model_args.max_seq_length,
         )
+    vectors, extra_words = None, 0
+    if model_args.glove:
+        from .vectors import read_vectors
+
+        # With extra words the whole file is read, in its order (GloVe's: most frequent first).
+        extra = model_args.glove_extra_words and not resume
+        vectors, glove_dim = read_vectors(model_args.glove, needed=None if extra else set(tokenizer.get_vocab()))
+        if extra:
+            known = len(tokenizer)
+            tokenizer = extend_vocabulary(tokenizer, vectors, model_args.glove_extra_words)
+            extra_words = len(tokenizer) - known
+            logger.info(
+                "Added %d words of %s to the %d training words", len(tokenizer) - known, model_args.glove, known
+            )
     tokenized = {
         split: data.map(
             lambda batch: tokenizer(batch["text"], truncation=True),
@@ -279,14 +304,10 @@ def train(
 
     # 4. Model, then pretrained vectors (after construction: post_init would overwrite them).
     set_seed(training_args.seed)
-    vectors, coverage = None, None
+    coverage = None
     embedding_dim = model_args.embedding_dim or 100
-    if model_args.glove:
-        from .vectors import read_vectors
-
-        vectors, glove_dim = read_vectors(model_args.glove, needed=set(tokenizer.get_vocab()))
-        if model_args.embedding_dim is None:
-            embedding_dim = glove_dim
+    if model_args.glove and model_args.embedding_dim is None:
+        embedding_dim = glove_dim
     config = build_model_config(model_args, tokenizer, label_info, embedding_dim)
     model = GRUForSequenceClassification(config)
     if model_args.glove:
@@ -339,7 +360,7 @@ def train(
                 "y_pred": [int(v) for v in np.argmax(prediction.predictions, axis=-1)],
             }
     if coverage is not None:
-        results["glove"] = {**coverage.as_dict(), "frozen": model_args.freeze_embeddings}
+        results["glove"] = {**coverage.as_dict(), "frozen": model_args.freeze_embeddings, "extra_words": extra_words}
 
     # 7. Main process only: results, model card, Hub.
     if trainer.is_world_process_zero():
@@ -414,7 +435,12 @@ def model_card_facts(
             k: v for k, v in non_default_arguments(model_args, data_args, training_args).items() if "token" not in k
         },
         "glove": (
-            {**coverage.as_dict(), "summary": coverage.summary(), "frozen": model_args.freeze_embeddings}
+            {
+                **coverage.as_dict(),
+                "summary": coverage.summary(),
+                "frozen": model_args.freeze_embeddings,
+                "extra_words": results["glove"]["extra_words"],
+            }
             if coverage is not None
             else None
         ),

@@ -109,6 +109,41 @@ def test_bad_input_is_one_clear_line_before_any_work(tmp_path, tiny_files, capsy
     assert not out.exists()
 
 
+def test_glove_extra_words_keep_their_vectors(tmp_path, tiny_files):
+    # Words the training data never had, in the vectors file's order, when the tokenizer can produce them.
+    vectors = {"good": 0.5, "superb": 1.0, "Capital": 2.0, "don't": 3.0, "dreadful": 4.0, "zebra": 5.0}
+    glove = tmp_path / "vectors.txt"
+    glove.write_text("".join(f"{word} {' '.join([str(v)] * 8)}\n" for word, v in vectors.items()), encoding="utf-8")
+    out = tmp_path / "model"
+    results = run(tiny_args(tiny_files, out, "--glove", str(glove), "--glove_extra_words", "2"))
+    tokenizer = AutoTokenizer.from_pretrained(out)
+    vocab = tokenizer.get_vocab()
+    assert {"superb", "dreadful"} <= vocab.keys() and not {"zebra", "capital", "Capital", "don't"} & vocab.keys()
+    assert tokenizer.tokenize("a superb film") == ["a", "superb", "film"]
+    embeddings = load_file(out / "model.safetensors")["model.embeddings.weight"]
+    assert embeddings.shape[0] == len(tokenizer) == results["glove"]["vocab_size"]
+    # Never seen in training, so never updated: exactly the pretrained vector.
+    assert torch.equal(embeddings[vocab["superb"]], torch.full((8,), 1.0))
+    assert torch.equal(embeddings[vocab["dreadful"]], torch.full((8,), 4.0))
+    assert results["glove"]["extra_words"] == 2
+    assert "(2 of them added from the vectors, not seen in training)" in (out / "README.md").read_text()
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--glove_extra_words", "5"], "--glove_extra_words needs --glove"),
+        (["--glove", "glove-6b-50d", "--embedding_dim", "50", "--glove_extra_words", "-1"], "must be 0 or more"),
+    ],
+)
+def test_bad_glove_extra_words(tmp_path, tiny_files, capsys, extra, message):
+    out = tmp_path / "model"
+    assert main(["train", *tiny_args(tiny_files, out), *extra]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0], err
+    assert not out.exists()
+
+
 def test_config_file_replaces_command_line(tmp_path, tiny_files):
     import yaml
 
