@@ -68,19 +68,30 @@ SPLIT_SEED = 42
 VALIDATION_PERCENT = 10
 
 # gru-hf training job: ModelArguments / GRUTrainingArguments overrides of the package defaults, per dataset and init.
-# Chosen on the MR validation split (mean of 2 seeds, 960 texts, so +-1 point is noise; benchmarks/NOTES.md):
+# Chosen on the MR validation split (960 texts, so +-1 point is noise), mean of 2 seeds:
 # - random init: learning_rate 1e-3 (76.4 vs 74.7 at the default 2e-3); dropout 0.5 75.8, mean pooling + dropout
-#   0.5 74.5.
+#   0.5 74.5. Second round (see below): learning_rate 1e-3 77.3 (kept); up to 20 epochs 76.6; 2 layers and up to 20
+#   epochs 76.9.
 # - GloVe: all training words kept (min_frequency 1, GloVe knows most singletons), mean pooling, dropout 0.5,
-#   learning_rate 1e-3: 77.0 vs 75.7 with the defaults; frozen embeddings 73.2, hidden 64 75.7.
+#   learning_rate 1e-3: 77.0 vs 75.7 with the defaults; frozen embeddings 73.2, hidden 64 75.7. A second round
+#   (after packing; the split had been made stratified, so its numbers are not comparable with the first round's):
+#   those settings 78.2; up to 20 epochs 78.8; hidden 256 78.3; 2 layers (hidden_dropout 0.3) 78.6; 2 layers and up
+#   to 20 epochs 79.2 (chosen); --glove_extra_words 50000 77.4, 20000 77.5.
 # SST-2 (seed 0, 3 epochs, the most the time budget allows): random init keeps the default learning_rate 2e-3 (92.4
 # vs 91.1 at 1e-3). GloVe: the MR choices do not transfer (90.4); the model defaults give 91.5, with min_frequency 1
 # 91.6 (chosen). This split is carved from GLUE train, whose phrases overlap the training sentences: it says little
 # about the full sentences of the dev set.
 MR_RANDOM = {"model": {}, "training": {"learning_rate": 1e-3}}
 MR_GLOVE = {
-    "model": {"min_frequency": 1, "pooling": "mean", "embedding_dropout": 0.5, "classifier_dropout": 0.5},
-    "training": {"learning_rate": 1e-3},
+    "model": {
+        "min_frequency": 1,
+        "pooling": "mean",
+        "embedding_dropout": 0.5,
+        "classifier_dropout": 0.5,
+        "num_hidden_layers": 2,
+        "hidden_dropout": 0.3,
+    },
+    "training": {"learning_rate": 1e-3, "num_train_epochs": 20},
 }
 GRU_HF_SETTINGS = {
     "mr": {"random": MR_RANDOM, "glove": MR_GLOVE},
