@@ -1,6 +1,7 @@
 """The end-to-end job: data -> tokenizer -> model (optionally GloVe) -> Trainer -> evaluation -> saved directory
 with a model card -> optionally the Hub."""
 
+import copy
 import json
 import logging
 import os
@@ -10,7 +11,7 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 import torch
-from datasets import Dataset
+from datasets import Dataset, DatasetDict
 from transformers import (
     DataCollatorWithPadding,
     EarlyStoppingCallback,
@@ -20,7 +21,7 @@ from transformers import (
 )
 
 from .configuration_gru import GRUConfig
-from .data import DataArguments, encode_labels, infer_labels, load_raw_datasets, sample_texts
+from .data import DataArguments, LabelInfo, encode_labels, infer_labels, load_raw_datasets, sample_texts
 from .distributed import check_mixed_precision, check_process_group_setup
 from .hardware import hardware_description
 from .metrics import build_compute_metrics, default_metric_for_best_model, greater_is_better, metric_values
@@ -80,11 +81,20 @@ class GRUTrainingArguments(TrainingArguments):
     weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay."})
     warmup_steps: float = field(default=0.05, metadata={"help": "Warm-up steps, or a fraction of all steps if < 1."})
     eval_strategy: str = field(default="epoch", metadata={"help": "When to evaluate: no, steps or epoch."})
-    save_strategy: str = field(default="epoch", metadata={"help": "When to save checkpoints: no, steps, epoch, best."})
+    save_strategy: str | None = field(
+        default=None,
+        metadata={"help": "When to save checkpoints: no, steps, epoch, best. Default: as --eval_strategy (epoch)."},
+    )
     logging_strategy: str = field(default="steps", metadata={"help": "When to log: no, steps or epoch."})
     logging_steps: float = field(default=0.02, metadata={"help": "Log every N steps, or a fraction of all if < 1."})
     save_total_limit: int | None = field(default=2, metadata={"help": "Checkpoints kept (the best one is kept)."})
-    load_best_model_at_end: bool = field(default=True, metadata={"help": "End with the best checkpoint's weights."})
+    load_best_model_at_end: bool | None = field(
+        default=None,
+        metadata={
+            "help": "End with the best checkpoint's weights. Default: on whenever the save and eval strategies allow "
+            "it; an explicit true or false wins."
+        },
+    )
     train_sampling_strategy: str = field(
         default="group_by_length", metadata={"help": "random, sequential or group_by_length (fastest on CPU)."}
     )
@@ -92,13 +102,51 @@ class GRUTrainingArguments(TrainingArguments):
         default=False, metadata={"help": "Every gru-hf parameter is used in every step: no search needed."}
     )
     report_to: None | str | list[str] = field(default="none", metadata={"help": "Loggers: none, tensorboard, ..."})
+    # TrainingArguments turns a missing metric into "loss"; gru-hf picks one per problem type once it is known.
+    metric_chosen_by_user: bool = field(default=False, init=False, repr=False)
 
     def __post_init__(self):
         check_process_group_setup(self)
         check_mixed_precision(self)  # after it: torchrun on a CPU-only host has just become use_cpu
-        # TrainingArguments turns a missing metric into "loss"; gru-hf picks one per problem type once it is known.
         self.metric_chosen_by_user = self.metric_for_best_model is not None
+        resolve_dependent_defaults(self)
         super().__post_init__()
+
+
+def _strategy(value) -> str:
+    return str(getattr(value, "value", value))
+
+
+def resolve_dependent_defaults(args: TrainingArguments) -> None:
+    """gru-hf's own defaults (checkpoints as often as evaluations, the best one kept) give way to the user's
+    strategies instead of failing TrainingArguments' checks: `save_strategy` follows `eval_strategy` unless given,
+    and `load_best_model_at_end` is on only when the strategies allow it, unless given."""
+    evaluation = _strategy(args.eval_strategy)
+    if args.save_strategy is None:
+        args.save_strategy = evaluation if evaluation != "no" else "epoch"
+        if evaluation == "steps":  # save at every evaluation: the best model needs its checkpoint
+            args.save_steps = args.eval_steps or args.logging_steps
+    if args.load_best_model_at_end is not None:
+        return
+    saving = _strategy(args.save_strategy)
+    eval_steps = args.eval_steps or args.logging_steps
+    compatible = evaluation != "no" and (
+        saving == "best" or (saving == evaluation and (saving != "steps" or _is_multiple(args.save_steps, eval_steps)))
+    )
+    args.load_best_model_at_end = compatible
+    if not compatible:
+        logger.info(
+            "--load_best_model_at_end off: evaluation %s and saving %s do not allow keeping the best checkpoint",
+            evaluation,
+            saving,
+        )
+
+
+def _is_multiple(save_steps: float, eval_steps: float) -> bool:
+    if (save_steps < 1) != (eval_steps < 1):
+        return False
+    scale = 1_000_000  # integer arithmetic, as TrainingArguments does for ratios
+    return round(save_steps * scale) % round(eval_steps * scale) == 0
 
 
 ARGUMENT_CLASSES = (ModelArguments, DataArguments, GRUTrainingArguments)
@@ -191,18 +239,55 @@ class GRUTrainer(Trainer):
         write_model_card(self.args.output_dir, self.model_card_facts)
 
 
+@dataclass
+class JobData:
+    """What the data stages hand to the model and Trainer stages."""
+
+    raw: DatasetDict  # "train", "validation" and maybe "test": columns "text" and "label" (encoded)
+    labels: LabelInfo
+    tokenizer: GRUTokenizerFast
+    tokenized: dict  # split name -> tokenised dataset (input_ids, attention_mask, label)
+    vectors: dict | None = None  # word -> vector, when --glove is given
+    vectors_dim: int | None = None
+    extra_words: int = 0  # words added from the vectors file (--glove_extra_words)
+
+
 def train(
     model_args: ModelArguments,
     data_args: DataArguments,
     training_args: GRUTrainingArguments,
     callbacks: list | None = None,
 ) -> dict:
-    """Run the whole job and return the final metrics. Every input check happens before the first long step.
-    `callbacks` are extra `TrainerCallback`s."""
+    """Run the whole job and return the final metrics. Every input check happens before the first long step, and
+    the caller's arguments are left as they were. `callbacks` are extra `TrainerCallback`s."""
     start = time.time()
+    resume = check_inputs(model_args, data_args, training_args)
+    raw, labels = load_splits(data_args)
+    data = prepare_data(model_args, data_args, raw, labels, resume)
+    model, coverage = build_model(model_args, data, seed=training_args.seed)
+    trainer = build_trainer(model, job_arguments(training_args, labels.problem_type), data, callbacks)
+    train_result = trainer.train(resume_from_checkpoint=resume)
+    log_history = list(trainer.state.log_history)  # the run itself, without the final evaluations below
+    trainer.save_model()
+    results, confusion = evaluate_splits(trainer, data)
+    results["train_runtime_s"] = round(train_result.metrics.get("train_runtime", 0.0), 2)
+    if coverage is not None:
+        results["glove"] = {
+            **coverage.as_dict(),
+            "frozen": model_args.freeze_embeddings,
+            "extra_words": data.extra_words,
+        }
+    save_and_publish(
+        trainer, model_args, data_args, training_args, data, results, confusion, coverage, start, log_history
+    )
+    return results
+
+
+def check_inputs(model_args: ModelArguments, data_args: DataArguments, training_args: TrainingArguments) -> str | None:
+    """The cheap checks, before anything is read or written: output directory, vectors source, option
+    combinations. Returns the checkpoint to resume from, if any."""
     if not torch.cuda.is_available():
         configure_cpu()
-    # 1. Cheap checks first: nothing has been read or written yet.
     resume = prepare_output_dir(training_args)
     if model_args.glove:
         from .vectors import check_vectors_source
@@ -212,52 +297,46 @@ def train(
         raise ValueError(f"--glove_extra_words must be 0 or more, got {model_args.glove_extra_words}")
     if model_args.glove_extra_words and not model_args.glove:
         raise ValueError("--glove_extra_words needs --glove: the extra words are taken from the word vectors")
-    push_to_hub, training_args.push_to_hub = training_args.push_to_hub, False  # we push our own card and files
-    if push_to_hub and not training_args.hub_model_id:
+    if training_args.push_to_hub and not training_args.hub_model_id:
         raise ValueError("--push_to_hub needs --hub_model_id (e.g. your-name/gru-hf-bbc-news)")
-
     if data_args.streaming and training_args.max_steps <= 0:
         raise ValueError("--streaming needs --max_steps: a streamed training set has no length, so no epochs")
+    return resume
 
-    # 2. Data: train / validation / test, labels encoded from the training split.
+
+def load_splits(data_args: DataArguments) -> tuple[DatasetDict, LabelInfo]:
+    """Train / validation / test splits with labels encoded from the training split."""
     raw = load_raw_datasets(data_args)
-    label_info = infer_labels(raw["train"])
-    raw = encode_labels(raw, label_info)
+    labels = infer_labels(raw["train"])
+    raw = encode_labels(raw, labels)
     for split, data in raw.items():
         logger.info("%s: %s texts", split, len(data) if isinstance(data, Dataset) else "streamed")
+    return raw, labels
 
-    # 3. Tokenizer, trained on the training split only (or taken from the checkpoint being resumed).
+
+def build_tokenizer(
+    model_args: ModelArguments, data_args: DataArguments, train_split, resume: str | None
+) -> GRUTokenizerFast:
+    """A word-level tokenizer trained on the training split only (a stream is sampled: its first
+    `tokenizer_sample_size` texts), or the one of the checkpoint being resumed."""
     if resume:
-        tokenizer = GRUTokenizerFast.from_pretrained(resume)
+        return GRUTokenizerFast.from_pretrained(resume)
+    if isinstance(train_split, Dataset):
+        texts = train_split["text"]
     else:
-        # A stream is sampled (its first `tokenizer_sample_size` texts); a dataset in memory is read whole.
-        texts = (
-            raw["train"]["text"]
-            if isinstance(raw["train"], Dataset)
-            else sample_texts(raw["train"], data_args.tokenizer_sample_size)
-        )
-        tokenizer = train_tokenizer(
-            texts,
-            vocab_size=model_args.vocab_size,
-            min_frequency=model_args.min_frequency,
-            lowercase=model_args.lowercase,
-            model_max_length=model_args.max_seq_length,
-        )
-    vectors, extra_words = None, 0
-    if model_args.glove:
-        from .vectors import read_vectors
+        texts = sample_texts(train_split, data_args.tokenizer_sample_size)
+    return train_tokenizer(
+        texts,
+        vocab_size=model_args.vocab_size,
+        min_frequency=model_args.min_frequency,
+        lowercase=model_args.lowercase,
+        model_max_length=model_args.max_seq_length,
+    )
 
-        # With extra words the whole file is read, in its order (GloVe's: most frequent first).
-        extra = model_args.glove_extra_words and not resume
-        vectors, glove_dim = read_vectors(model_args.glove, needed=None if extra else set(tokenizer.get_vocab()))
-        if extra:
-            known = len(tokenizer)
-            tokenizer = extend_vocabulary(tokenizer, vectors, model_args.glove_extra_words)
-            extra_words = len(tokenizer) - known
-            logger.info(
-                "Added %d words of %s to the %d training words", len(tokenizer) - known, model_args.glove, known
-            )
-    tokenized = {
+
+def tokenize_splits(raw: DatasetDict, tokenizer) -> dict:
+    """Each split as `input_ids` / `attention_mask` / `label` (truncated to the tokenizer's maximum length)."""
+    return {
         split: data.map(
             lambda batch: tokenizer(batch["text"], truncation=True),
             batched=True,
@@ -267,94 +346,131 @@ def train(
         for split, data in raw.items()
     }
 
-    # 4. Model, then pretrained vectors (after construction: post_init would overwrite them).
-    set_seed(training_args.seed)
-    coverage = None
-    embedding_dim = model_args.embedding_dim or 100
-    if model_args.glove and model_args.embedding_dim is None:
-        embedding_dim = glove_dim
-    config = build_model_config(model_args, tokenizer, label_info, embedding_dim)
-    model = GRUForSequenceClassification(config)
+
+def prepare_data(model_args, data_args, raw: DatasetDict, labels: LabelInfo, resume: str | None) -> JobData:
+    """Tokenizer, word vectors (and the vocabulary they extend) and the tokenised splits."""
+    tokenizer = build_tokenizer(model_args, data_args, raw["train"], resume)
+    data = JobData(raw=raw, labels=labels, tokenizer=tokenizer, tokenized={})
     if model_args.glove:
-        from .vectors import build_embedding_matrix
+        from .vectors import read_vectors
 
-        matrix, coverage = build_embedding_matrix(
-            tokenizer.get_vocab(),
-            model_args.glove,
-            dim=config.embedding_dim,
-            init=model.get_input_embeddings().weight.detach().numpy(),
-            special_tokens=[PAD_TOKEN, UNK_TOKEN],
-            vectors=vectors,
-        )
-        model.load_pretrained_embeddings(matrix, freeze=model_args.freeze_embeddings)
-        logger.info(coverage.summary())
+        # With extra words the whole file is read, in its order (GloVe's: most frequent first).
+        extra = model_args.glove_extra_words and not resume
+        needed = None if extra else set(tokenizer.get_vocab())
+        data.vectors, data.vectors_dim = read_vectors(model_args.glove, needed=needed)
+        if extra:
+            known = len(tokenizer)
+            data.tokenizer = extend_vocabulary(tokenizer, data.vectors, model_args.glove_extra_words)
+            data.extra_words = len(data.tokenizer) - known
+            logger.info("Added %d words of %s to the %d training words", data.extra_words, model_args.glove, known)
+    data.tokenized = tokenize_splits(raw, data.tokenizer)
+    return data
 
-    # 5. Trainer.
-    problem_type = label_info.problem_type
-    if not getattr(training_args, "metric_chosen_by_user", True):
-        training_args.metric_for_best_model = default_metric_for_best_model(problem_type)
-        training_args.greater_is_better = greater_is_better(training_args.metric_for_best_model)
-    callbacks = list(callbacks or [])
-    if training_args.early_stopping_patience > 0 and training_args.eval_strategy != "no":
-        callbacks.append(EarlyStoppingCallback(early_stopping_patience=training_args.early_stopping_patience))
-    trainer = GRUTrainer(
-        model=model,
-        args=training_args,
-        train_dataset=tokenized["train"],
-        eval_dataset=tokenized["validation"],
-        processing_class=tokenizer,
-        data_collator=DataCollatorWithPadding(tokenizer),
-        compute_metrics=build_compute_metrics(problem_type, label_info.num_labels),
-        callbacks=callbacks,
+
+def build_model(model_args: ModelArguments, data: JobData, seed: int):
+    """A freshly initialised (seeded) model for the tokenizer and labels, then the pretrained vectors: they are
+    copied after construction, since `post_init` would overwrite them. Returns the model and the vectors'
+    `VectorCoverage` (None without --glove)."""
+    set_seed(seed)
+    embedding_dim = model_args.embedding_dim or data.vectors_dim or 100
+    config = build_model_config(model_args, data.tokenizer, data.labels, embedding_dim)
+    model = GRUForSequenceClassification(config)
+    if not model_args.glove:
+        return model, None
+    from .vectors import build_embedding_matrix
+
+    matrix, coverage = build_embedding_matrix(
+        data.tokenizer.get_vocab(),
+        model_args.glove,
+        dim=config.embedding_dim,
+        init=model.get_input_embeddings().weight.detach().numpy(),
+        special_tokens=[PAD_TOKEN, UNK_TOKEN],
+        vectors=data.vectors,
     )
-    train_result = trainer.train(resume_from_checkpoint=resume)
-    log_history = list(trainer.state.log_history)  # the run itself, without the final evaluations below
-    trainer.save_model()
+    model.load_pretrained_embeddings(matrix, freeze=model_args.freeze_embeddings)
+    logger.info(coverage.summary())
+    return model, coverage
 
-    # 6. Final evaluation: best validation, then the test split, once.
-    results = {"train_runtime_s": round(train_result.metrics.get("train_runtime", 0.0), 2)}
-    results["validation"] = trainer.evaluate(tokenized["validation"], metric_key_prefix="eval")
-    confusion = None
-    if "test" in tokenized:
-        prediction = trainer.predict(tokenized["test"], metric_key_prefix="test")
-        results["test"] = prediction.metrics
-        if problem_type == "single_label_classification":
-            confusion = {
-                "labels": [label_info.id2label[i] for i in range(label_info.num_labels)],
-                "y_true": [int(v) for v in prediction.label_ids],
-                "y_pred": [int(v) for v in np.argmax(prediction.predictions, axis=-1)],
-            }
-    if coverage is not None:
-        results["glove"] = {**coverage.as_dict(), "frozen": model_args.freeze_embeddings, "extra_words": extra_words}
 
-    # 7. Main process only: results, model card, Hub.
-    if trainer.is_world_process_zero():
-        with open(os.path.join(training_args.output_dir, "results.json"), "w", encoding="utf-8") as f:
-            json.dump(results, f, indent=2, sort_keys=True)
-        trainer.model_card_facts = model_card_facts(
-            model_args,
-            data_args,
-            training_args,
-            config,
-            raw,
-            results,
-            trainer,
-            confusion,
-            coverage,
-            start,
-            log_history,
+def job_arguments(training_args: GRUTrainingArguments, problem_type: str) -> GRUTrainingArguments:
+    """A copy of the arguments as the Trainer runs them: the best model chosen by the problem type's metric unless
+    the user named one, and no Trainer push (`save_and_publish` pushes gru-hf's own card and files)."""
+    args = copy.copy(training_args)
+    args.push_to_hub = False
+    if not training_args.metric_chosen_by_user:
+        args.metric_for_best_model = default_metric_for_best_model(problem_type)
+        args.greater_is_better = greater_is_better(args.metric_for_best_model)
+    return args
+
+
+def build_trainer(model, args: TrainingArguments, data: JobData, callbacks=None, trainer_class=None, **kwargs):
+    """The Trainer over the tokenised splits, with early stopping whenever evaluation runs. `trainer_class`
+    (default `GRUTrainer`) and `kwargs` let other jobs (distillation) reuse the stage."""
+    callbacks = list(callbacks or [])
+    if args.early_stopping_patience > 0 and args.eval_strategy != "no":
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=args.early_stopping_patience))
+    return (trainer_class or GRUTrainer)(
+        model=model,
+        args=args,
+        train_dataset=data.tokenized["train"],
+        eval_dataset=data.tokenized["validation"],
+        processing_class=data.tokenizer,
+        data_collator=DataCollatorWithPadding(data.tokenizer),
+        compute_metrics=build_compute_metrics(data.labels.problem_type, data.labels.num_labels),
+        callbacks=callbacks,
+        **kwargs,
+    )
+
+
+def evaluate_splits(trainer: Trainer, data: JobData) -> tuple[dict, dict | None]:
+    """The final evaluation: the (best) model on validation, then on the test split, once. Returns the metrics and,
+    for single-label data with a test split, the test confusion facts (labels, y_true, y_pred)."""
+    results = {"validation": trainer.evaluate(data.tokenized["validation"], metric_key_prefix="eval")}
+    if "test" not in data.tokenized:
+        return results, None
+    prediction = trainer.predict(data.tokenized["test"], metric_key_prefix="test")
+    results["test"] = prediction.metrics
+    if data.labels.problem_type != "single_label_classification":
+        return results, None
+    confusion = {
+        "labels": [data.labels.id2label[i] for i in range(data.labels.num_labels)],
+        "y_true": [int(v) for v in prediction.label_ids],
+        "y_pred": [int(v) for v in np.argmax(prediction.predictions, axis=-1)],
+    }
+    return results, confusion
+
+
+def save_and_publish(
+    trainer, model_args, data_args, training_args, data, results, confusion, coverage, start, log_history
+) -> None:
+    """Main process only: results.json, the model card, and the Hub push when asked for."""
+    if not trainer.is_world_process_zero():
+        return
+    with open(os.path.join(training_args.output_dir, "results.json"), "w", encoding="utf-8") as f:
+        json.dump(results, f, indent=2, sort_keys=True)
+    trainer.model_card_facts = model_card_facts(
+        model_args,
+        data_args,
+        trainer.args,  # as run: with the metric chosen for the problem type
+        trainer.model.config,
+        data.raw,
+        results,
+        trainer,
+        confusion,
+        coverage,
+        start,
+        log_history,
+    )
+    trainer.create_model_card()
+    if training_args.push_to_hub:
+        from .hub import push_directory
+
+        push_directory(
+            training_args.output_dir,
+            training_args.hub_model_id,
+            token=training_args.hub_token,
+            private=training_args.hub_private_repo,
         )
-        trainer.create_model_card()
-        if push_to_hub:
-            from .hub import push_directory
-
-            push_directory(
-                training_args.output_dir,
-                training_args.hub_model_id,
-                token=training_args.hub_token,
-                private=training_args.hub_private_repo,
-            )
-    return results
 
 
 def model_card_facts(
@@ -424,4 +540,22 @@ def command_line() -> str:
     return " ".join(["python", sys.argv[0], *sys.argv[1:]]) if program else "train() from Python"
 
 
-__all__ = ["ARGUMENT_CLASSES", "GRUTrainer", "GRUTrainingArguments", "ModelArguments", "prepare_output_dir", "train"]
+__all__ = [
+    "ARGUMENT_CLASSES",
+    "GRUTrainer",
+    "GRUTrainingArguments",
+    "JobData",
+    "ModelArguments",
+    "build_model",
+    "build_tokenizer",
+    "build_trainer",
+    "check_inputs",
+    "evaluate_splits",
+    "job_arguments",
+    "load_splits",
+    "prepare_data",
+    "prepare_output_dir",
+    "save_and_publish",
+    "tokenize_splits",
+    "train",
+]

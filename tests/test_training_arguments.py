@@ -1,0 +1,83 @@
+"""Standard `TrainingArguments` combinations keep their meaning in `gru-hf train`: where gru-hf changed a default
+(checkpoints at every evaluation, the best one kept at the end), a conflicting user choice wins and the dependent
+default follows instead of failing."""
+
+import copy
+import json
+import os
+
+import pytest
+from conftest import tiny_args
+
+from gru_hf.cli import parse_train_arguments
+from gru_hf.training import train
+
+
+def parsed(*extra):
+    return parse_train_arguments(["--output_dir", "unused", *extra])[2]
+
+
+@pytest.mark.parametrize(
+    "extra, save_strategy, load_best",
+    [
+        ((), "epoch", True),  # gru-hf's defaults
+        (("--save_strategy", "no"), "no", False),
+        (("--eval_strategy", "no"), "epoch", False),
+        (("--eval_strategy", "steps", "--eval_steps", "3"), "steps", True),
+        (
+            ("--eval_strategy", "steps", "--eval_steps", "3", "--save_strategy", "steps", "--save_steps", "4"),
+            "steps",
+            False,
+        ),
+        (
+            ("--eval_strategy", "steps", "--eval_steps", "3", "--save_strategy", "steps", "--save_steps", "6"),
+            "steps",
+            True,
+        ),
+        (("--save_strategy", "best"), "best", True),
+        (("--load_best_model_at_end", "false"), "epoch", False),
+        (("--save_strategy", "steps"), "steps", False),
+    ],
+)
+def test_dependent_defaults_follow_the_user(extra, save_strategy, load_best):
+    args = parsed(*extra)
+    assert args.save_strategy.value == save_strategy
+    assert args.load_best_model_at_end is load_best
+    if "steps" in extra and "--save_strategy" not in extra:
+        assert args.save_steps == args.eval_steps == 3  # a checkpoint at every evaluation
+
+
+def test_explicit_conflicting_choice_still_fails_as_in_transformers():
+    with pytest.raises(ValueError, match="requires the save and eval strategy to match"):
+        parsed("--save_strategy", "no", "--load_best_model_at_end", "true")
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ("--save_strategy", "no"),
+        ("--eval_strategy", "no"),
+        ("--eval_strategy", "steps", "--eval_steps", "2"),
+        ("--max_steps", "3"),
+        ("--load_best_model_at_end", "false", "--early_stopping_patience", "2"),
+    ],
+    ids=["save-no", "eval-no", "eval-steps", "max-steps", "no-best-model"],
+)
+def test_standard_flag_combinations_train(tmp_path, tiny_files, extra):
+    out = tmp_path / "model"
+    model_args, data_args, training_args = parse_train_arguments(tiny_args(tiny_files, out, *extra))
+    before = copy.deepcopy(training_args.to_dict())
+    results = train(model_args, data_args, training_args)
+    assert training_args.to_dict() == before  # the caller's arguments are left as they were
+    assert results["test"]["test_accuracy"] >= 0.0 and (out / "model.safetensors").is_file()
+    assert json.loads((out / "results.json").read_text())["test"] == results["test"]
+    checkpoints = [name for name in os.listdir(out) if name.startswith("checkpoint-")]
+    if "--save_strategy" in extra:
+        assert checkpoints == []
+    if "--max_steps" in extra:
+        state = json.loads((out / checkpoints[0] / "trainer_state.json").read_text())
+        assert state["global_step"] == 3 and state["max_steps"] == 3
+    if extra == ("--eval_strategy", "no"):
+        state = json.loads((out / sorted(checkpoints)[-1] / "trainer_state.json").read_text())
+        assert state["global_step"] > 0 and not any("eval_loss" in entry for entry in state["log_history"])
+        assert state["best_model_checkpoint"] is None
