@@ -375,6 +375,32 @@ def build_embedding_matrix(
         raise ValueError(f"vocab ids must be 0 .. {size - 1}, each used once")
     special = {token for token in special_tokens if token in vocab}
     words = [token for token in vocab if token not in special]
+    vectors, file_dim = _vectors_for(words, source, dim, vectors)
+    found_ids, found_rows, found_exact = _match_words(words, vocab, vectors)
+    found = torch.from_numpy(np.stack(found_rows).astype(np.float32, copy=False)) if found_rows else None
+    found_set = set(found_ids)
+    missing_ids = sorted({vocab[token] for token in words} - found_set)
+    matrix = _initial_matrix(init, size, file_dim, missing_ids, found)
+    if found is not None:
+        matrix[torch.tensor(found_ids, dtype=torch.long)] = found
+    elif words:
+        logger.warning("None of the %d vocabulary words has a vector in %s", len(words), os.fspath(source))
+    coverage = VectorCoverage(
+        vocab_size=size,
+        found_exact=found_exact,
+        found_lower=len(found_ids) - found_exact,
+        missing=size - len(found_ids),
+        token_coverage=_token_coverage(token_counts, special, {t for t in words if vocab[t] in found_set}),
+        source=_known_name(source) or os.fspath(source),
+        dim=file_dim,
+        special=len(special),
+    )
+    return matrix, coverage
+
+
+def _vectors_for(words: list[str], source, dim: int | None, vectors: dict | None) -> tuple[dict, int]:
+    """The vectors (read from `source` for `words` and their lower-cased forms unless given) and their dimension,
+    checked against the model's `dim`."""
     if vectors is None:
         needed = set(words)
         needed.update(token.lower() for token in words)
@@ -388,67 +414,55 @@ def build_embedding_matrix(
             raise ValueError(f"word vectors {os.fspath(source)!r} are empty and no dim was given")
     if dim is not None and dim != file_dim:
         raise _dim_error(source, file_dim, dim)
+    return vectors, file_dim
 
-    # Exact spelling, then lower-cased, then any word equal ignoring case (first in file order).
-    by_lower: dict[str, str] | None = None
-    found_ids, found_rows, found_exact, found_lower = [], [], 0, 0
+
+def _match_words(words: list[str], vocab: dict[str, int], vectors: dict) -> tuple[list[int], list, int]:
+    """Ids and vectors of the words found: exact spelling, then lower-cased, then any word equal ignoring case
+    (first in file order). Returns (ids, vectors, how many were found with their exact spelling)."""
+    by_lower: dict[str, str] | None = None  # built on the first miss only
+    found_ids, found_rows, found_exact = [], [], 0
     for token in words:
         vector = vectors.get(token)
-        if vector is not None:
-            found_exact += 1
-        else:
+        found_exact += vector is not None
+        if vector is None:
             vector = vectors.get(token.lower())
-            if vector is None:
-                if by_lower is None:
-                    by_lower = {}
-                    for word in vectors:
-                        by_lower.setdefault(word.lower(), word)
-                match = by_lower.get(token.lower())
-                vector = vectors[match] if match is not None else None
-            if vector is None:
-                continue
-            found_lower += 1
-        found_ids.append(vocab[token])
-        found_rows.append(vector)
+        if vector is None:
+            if by_lower is None:
+                by_lower = {}
+                for word in vectors:
+                    by_lower.setdefault(word.lower(), word)
+            match = by_lower.get(token.lower())
+            vector = vectors[match] if match is not None else None
+        if vector is not None:
+            found_ids.append(vocab[token])
+            found_rows.append(vector)
+    return found_ids, found_rows, found_exact
 
+
+def _initial_matrix(init, size: int, dim: int, missing_ids: list[int], found: torch.Tensor | None) -> torch.Tensor:
+    """A copy of `init`, or zeros with small random rows (0.1 x the found vectors' std, seeded) for the words
+    without a vector."""
     if init is not None:
         matrix = torch.as_tensor(init).detach().to(device="cpu", dtype=torch.float32).clone()
-        if tuple(matrix.shape) != (size, file_dim):
-            raise ValueError(
-                f"init has shape {tuple(matrix.shape)}, expected (len(vocab), dim) = ({size}, {file_dim})"
-            )
-    else:
-        matrix = torch.zeros(size, file_dim)
-    found = torch.from_numpy(np.stack(found_rows).astype(np.float32, copy=False)) if found_rows else None
-    if init is None:
-        missing_ids = sorted(set(vocab[token] for token in words) - set(found_ids))
-        if missing_ids:
-            std = 0.1 * (found.std().item() if found is not None and found.numel() > 1 else 1.0)
-            generator = torch.Generator().manual_seed(0)
-            matrix[missing_ids] = torch.randn(len(missing_ids), file_dim, generator=generator) * std
-    if found is not None:
-        matrix[torch.tensor(found_ids, dtype=torch.long)] = found
-    elif words:
-        logger.warning("None of the %d vocabulary words has a vector in %s", len(words), os.fspath(source))
+        if tuple(matrix.shape) != (size, dim):
+            raise ValueError(f"init has shape {tuple(matrix.shape)}, expected (len(vocab), dim) = ({size}, {dim})")
+        return matrix
+    matrix = torch.zeros(size, dim)
+    if missing_ids:
+        std = 0.1 * (found.std().item() if found is not None and found.numel() > 1 else 1.0)
+        generator = torch.Generator().manual_seed(0)
+        matrix[missing_ids] = torch.randn(len(missing_ids), dim, generator=generator) * std
+    return matrix
 
-    token_coverage = None
-    if token_counts is not None:
-        found_set = set(found_ids)
-        covered_tokens = {token for token in words if vocab[token] in found_set}
-        total = sum(count for token, count in token_counts.items() if token not in special)
-        covered = sum(count for token, count in token_counts.items() if token in covered_tokens)
-        token_coverage = covered / total if total else None
-    coverage = VectorCoverage(
-        vocab_size=size,
-        found_exact=found_exact,
-        found_lower=found_lower,
-        missing=size - found_exact - found_lower,
-        token_coverage=token_coverage,
-        source=_known_name(source) or os.fspath(source),
-        dim=file_dim,
-        special=len(special),
-    )
-    return matrix, coverage
+
+def _token_coverage(token_counts: dict[str, int] | None, special: set[str], covered_tokens: set[str]) -> float | None:
+    """The fraction of running (non-special) tokens that have a vector, or None without counts."""
+    if token_counts is None:
+        return None
+    total = sum(count for token, count in token_counts.items() if token not in special)
+    covered = sum(count for token, count in token_counts.items() if token in covered_tokens)
+    return covered / total if total else None
 
 
 __all__ = [

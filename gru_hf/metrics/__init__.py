@@ -136,43 +136,54 @@ def build_compute_metrics(
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"threshold must be a probability in [0, 1], got {threshold!r}.")
 
-    def check_columns(logits: np.ndarray) -> None:
-        if logits.ndim != 2 or logits.shape[1] != num_labels:
-            raise ValueError(f"Expected logits of shape (N, {num_labels}), got {logits.shape}.")
-
     if problem_type == "single_label_classification":
-        accuracy, f1 = load_metric("accuracy"), load_metric("f1")
-
-        def compute_single_label(eval_pred: EvalPrediction) -> dict[str, float]:
-            logits, labels = _unpack(eval_pred)
-            check_columns(logits)
-            predictions = logits.argmax(axis=-1)
-            references = labels.reshape(-1).astype(np.int64)
-            return {
-                "accuracy": float(accuracy.compute(predictions=predictions, references=references)["accuracy"]),
-                "f1_macro": float(f1.compute(predictions=predictions, references=references, average="macro")["f1"]),
-            }
-
-        return compute_single_label
-
+        return _single_label_metrics(num_labels)
     if problem_type == "multi_label_classification":
-        accuracy, f1 = load_metric("accuracy"), load_metric("f1")
+        return _multi_label_metrics(num_labels, threshold)
+    return _regression_metrics()
 
-        def compute_multi_label(eval_pred: EvalPrediction) -> dict[str, float]:
-            logits, labels = _unpack(eval_pred)
-            check_columns(logits)
-            with np.errstate(over="ignore"):
-                probabilities = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
-            predictions = (probabilities > threshold).astype(np.int32)
-            references = (labels.reshape(predictions.shape) >= 0.5).astype(np.int32)
-            return {
-                "f1_micro": float(f1.compute(predictions=predictions, references=references, average="micro")["f1"]),
-                "f1_macro": float(f1.compute(predictions=predictions, references=references, average="macro")["f1"]),
-                "accuracy": float(accuracy.compute(predictions=predictions, references=references)["accuracy"]),
-            }
 
-        return compute_multi_label
+def _check_columns(logits: np.ndarray, num_labels: int) -> None:
+    if logits.ndim != 2 or logits.shape[1] != num_labels:
+        raise ValueError(f"Expected logits of shape (N, {num_labels}), got {logits.shape}.")
 
+
+def _single_label_metrics(num_labels: int) -> Callable[[EvalPrediction], dict[str, float]]:
+    accuracy, f1 = load_metric("accuracy"), load_metric("f1")
+
+    def compute_single_label(eval_pred: EvalPrediction) -> dict[str, float]:
+        logits, labels = _unpack(eval_pred)
+        _check_columns(logits, num_labels)
+        predictions = logits.argmax(axis=-1)
+        references = labels.reshape(-1).astype(np.int64)
+        return {
+            "accuracy": float(accuracy.compute(predictions=predictions, references=references)["accuracy"]),
+            "f1_macro": float(f1.compute(predictions=predictions, references=references, average="macro")["f1"]),
+        }
+
+    return compute_single_label
+
+
+def _multi_label_metrics(num_labels: int, threshold: float) -> Callable[[EvalPrediction], dict[str, float]]:
+    accuracy, f1 = load_metric("accuracy"), load_metric("f1")
+
+    def compute_multi_label(eval_pred: EvalPrediction) -> dict[str, float]:
+        logits, labels = _unpack(eval_pred)
+        _check_columns(logits, num_labels)
+        with np.errstate(over="ignore"):
+            probabilities = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
+        predictions = (probabilities > threshold).astype(np.int32)
+        references = (labels.reshape(predictions.shape) >= 0.5).astype(np.int32)
+        return {
+            "f1_micro": float(f1.compute(predictions=predictions, references=references, average="micro")["f1"]),
+            "f1_macro": float(f1.compute(predictions=predictions, references=references, average="macro")["f1"]),
+            "accuracy": float(accuracy.compute(predictions=predictions, references=references)["accuracy"]),
+        }
+
+    return compute_multi_label
+
+
+def _regression_metrics() -> Callable[[EvalPrediction], dict[str, float]]:
     mse, pearsonr = load_metric("mse"), load_metric("pearsonr")
 
     def compute_regression(eval_pred: EvalPrediction) -> dict[str, float]:
@@ -180,15 +191,12 @@ def build_compute_metrics(
         predictions = _squeeze_single_output(logits.astype(np.float64))
         references = _squeeze_single_output(labels.astype(np.float64)).reshape(predictions.shape)
         errors = mse.compute(predictions=predictions, references=references)
-        if predictions.ndim == 1:
-            correlation = pearsonr.compute(predictions=predictions, references=references)["pearsonr"]
-        else:
-            correlation = np.mean(
-                [
-                    pearsonr.compute(predictions=predictions[:, i], references=references[:, i])["pearsonr"]
-                    for i in range(predictions.shape[1])
-                ]
-            )
+        columns = (
+            [(predictions, references)]
+            if predictions.ndim == 1
+            else [(predictions[:, i], references[:, i]) for i in range(predictions.shape[1])]
+        )
+        correlation = np.mean([pearsonr.compute(predictions=p, references=r)["pearsonr"] for p, r in columns])
         return {"mse": float(errors["mse"]), "rmse": float(errors["rmse"]), "pearsonr": float(correlation)}
 
     return compute_regression

@@ -18,9 +18,10 @@ self-contained: no relative imports, and only `import evaluate` (a `from evaluat
 `evaluate` pick `Metric` itself as the module's main class).
 """
 
-import datasets
 import evaluate
 import numpy as np
+
+from ._shared import SKLEARN_CITATION, checked_pair, checked_weights, scalar_or_row_features
 
 _DESCRIPTION = """
 Accuracy: the proportion of correct predictions. For 2-D multi-hot (multi-label) inputs a sample counts as correct
@@ -47,16 +48,7 @@ Example:
     {'accuracy': 0.75}
 """
 
-_CITATION = """
-@article{scikit-learn,
-  title={Scikit-learn: Machine Learning in {P}ython},
-  author={Pedregosa, F. and others},
-  journal={Journal of Machine Learning Research},
-  volume={12},
-  pages={2825--2830},
-  year={2011}
-}
-"""
+_CITATION = SKLEARN_CITATION
 
 
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
@@ -68,33 +60,17 @@ class Accuracy(evaluate.Metric):
             description=_DESCRIPTION,
             citation=_CITATION,
             inputs_description=_KWARGS_DESCRIPTION,
-            features=[
-                datasets.Features({"predictions": datasets.Value("int32"), "references": datasets.Value("int32")}),
-                datasets.Features(
-                    {
-                        "predictions": datasets.Sequence(datasets.Value("int32")),
-                        "references": datasets.Sequence(datasets.Value("int32")),
-                    }
-                ),
-            ],
+            features=scalar_or_row_features("int32"),
             reference_urls=["https://scikit-learn.org/stable/modules/generated/sklearn.metrics.accuracy_score.html"],
         )
 
     def _compute(self, predictions, references, normalize=True, sample_weight=None):
-        y_pred = np.asarray(predictions)
-        y_true = np.asarray(references)
-        if y_pred.shape != y_true.shape:
-            raise ValueError(f"predictions {y_pred.shape} and references {y_true.shape} must have the same shape.")
-        if y_true.ndim not in (1, 2):
-            raise ValueError(f"Expected 1-D labels or 2-D multi-hot rows, got shape {y_true.shape}.")
+        y_pred, y_true = checked_pair(predictions, references)
         correct = y_pred == y_true
         if correct.ndim == 2:
             correct = correct.all(axis=1)
         correct = correct.astype(np.float64)
-        if sample_weight is not None:
-            sample_weight = np.asarray(sample_weight, dtype=np.float64)
-            if sample_weight.shape != correct.shape:
-                raise ValueError(f"sample_weight must have shape {correct.shape}, got {sample_weight.shape}.")
+        sample_weight = checked_weights(sample_weight, correct.shape[0])
         if normalize:
             if correct.size == 0:
                 return {"accuracy": 0.0}

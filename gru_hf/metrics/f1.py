@@ -18,9 +18,10 @@ into its modules cache and imported from there, so it must stay self-contained: 
 `import evaluate` (a `from evaluate import Metric` would make `evaluate` pick `Metric` itself as the main class).
 """
 
-import datasets
 import evaluate
 import numpy as np
+
+from ._shared import SKLEARN_CITATION, checked_pair, checked_weights, scalar_or_row_features
 
 _AVERAGES = ("binary", "micro", "macro", "weighted", "samples")
 
@@ -59,16 +60,7 @@ Example:
     {'f1': 0.3333333333333333}
 """
 
-_CITATION = """
-@article{scikit-learn,
-  title={Scikit-learn: Machine Learning in {P}ython},
-  author={Pedregosa, F. and others},
-  journal={Journal of Machine Learning Research},
-  volume={12},
-  pages={2825--2830},
-  year={2011}
-}
-"""
+_CITATION = SKLEARN_CITATION
 
 
 def _divide(numerator, denominator):
@@ -99,30 +91,15 @@ class F1(evaluate.Metric):
             description=_DESCRIPTION,
             citation=_CITATION,
             inputs_description=_KWARGS_DESCRIPTION,
-            features=[
-                datasets.Features({"predictions": datasets.Value("int32"), "references": datasets.Value("int32")}),
-                datasets.Features(
-                    {
-                        "predictions": datasets.Sequence(datasets.Value("int32")),
-                        "references": datasets.Sequence(datasets.Value("int32")),
-                    }
-                ),
-            ],
+            features=scalar_or_row_features("int32"),
             reference_urls=["https://scikit-learn.org/stable/modules/generated/sklearn.metrics.f1_score.html"],
         )
 
     def _compute(self, predictions, references, average="binary", labels=None, pos_label=1, sample_weight=None):
-        y_pred = np.asarray(predictions)
-        y_true = np.asarray(references)
         if average not in _AVERAGES:
             raise ValueError(f"average must be one of {_AVERAGES}, got {average!r}.")
-        if y_pred.shape != y_true.shape:
-            raise ValueError(f"predictions {y_pred.shape} and references {y_true.shape} must have the same shape.")
-        if y_true.ndim not in (1, 2):
-            raise ValueError(f"Expected 1-D labels or 2-D multi-hot rows, got shape {y_true.shape}.")
-        weights = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-        if weights is not None and weights.shape != (y_true.shape[0],):
-            raise ValueError(f"sample_weight must have shape {(y_true.shape[0],)}, got {weights.shape}.")
+        y_pred, y_true = checked_pair(predictions, references)
+        weights = checked_weights(sample_weight, y_true.shape[0])
 
         if y_true.ndim == 2:
             tp, pred_sum, true_sum = self._multilabel_counts(y_pred, y_true, average, labels, weights)

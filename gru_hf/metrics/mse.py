@@ -18,9 +18,10 @@ self-contained: no relative imports, and only `import evaluate` (a `from evaluat
 `evaluate` pick `Metric` itself as the module's main class).
 """
 
-import datasets
 import evaluate
 import numpy as np
+
+from ._shared import SKLEARN_CITATION, checked_pair, checked_weights, scalar_or_row_features
 
 _MULTIOUTPUT = ("uniform_average", "raw_values")
 
@@ -50,16 +51,7 @@ Example:
     {'mse': 0.375, 'rmse': 0.6123724356957945}
 """
 
-_CITATION = """
-@article{scikit-learn,
-  title={Scikit-learn: Machine Learning in {P}ython},
-  author={Pedregosa, F. and others},
-  journal={Journal of Machine Learning Research},
-  volume={12},
-  pages={2825--2830},
-  year={2011}
-}
-"""
+_CITATION = SKLEARN_CITATION
 
 
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
@@ -71,33 +63,20 @@ class Mse(evaluate.Metric):
             description=_DESCRIPTION,
             citation=_CITATION,
             inputs_description=_KWARGS_DESCRIPTION,
-            features=[
-                datasets.Features({"predictions": datasets.Value("float64"), "references": datasets.Value("float64")}),
-                datasets.Features(
-                    {
-                        "predictions": datasets.Sequence(datasets.Value("float64")),
-                        "references": datasets.Sequence(datasets.Value("float64")),
-                    }
-                ),
-            ],
+            features=scalar_or_row_features("float64"),
             reference_urls=[
                 "https://scikit-learn.org/stable/modules/generated/sklearn.metrics.mean_squared_error.html"
             ],
         )
 
     def _compute(self, predictions, references, sample_weight=None, multioutput="uniform_average"):
-        y_pred = np.asarray(predictions, dtype=np.float64)
-        y_true = np.asarray(references, dtype=np.float64)
         if multioutput not in _MULTIOUTPUT:
             raise ValueError(f"multioutput must be one of {_MULTIOUTPUT}, got {multioutput!r}.")
-        if y_pred.shape != y_true.shape:
-            raise ValueError(f"predictions {y_pred.shape} and references {y_true.shape} must have the same shape.")
-        if y_true.ndim not in (1, 2) or y_true.shape[0] == 0:
-            raise ValueError(f"Expected non-empty 1-D values or 2-D rows, got shape {y_true.shape}.")
-        if sample_weight is not None:
-            sample_weight = np.asarray(sample_weight, dtype=np.float64)
-            if sample_weight.shape != (y_true.shape[0],):
-                raise ValueError(f"sample_weight must have shape {(y_true.shape[0],)}, got {sample_weight.shape}.")
+        what = "non-empty 1-D values or 2-D rows"
+        y_pred, y_true = checked_pair(predictions, references, dtype=np.float64, what=what)
+        if y_true.shape[0] == 0:
+            raise ValueError(f"Expected {what}, got shape {y_true.shape}.")
+        sample_weight = checked_weights(sample_weight, y_true.shape[0])
         mse = np.average((y_pred - y_true) ** 2, axis=0, weights=sample_weight)
         rmse = np.sqrt(mse)
         if y_true.ndim == 1:
