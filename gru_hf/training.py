@@ -226,8 +226,30 @@ def non_default_arguments(*instances) -> dict:
     return changed
 
 
+class LengthSortedSampler(torch.utils.data.Sampler):
+    """Indices of a dataset ordered by text length (stable): the same order in every process."""
+
+    def __init__(self, lengths: list[int]):
+        self.order = sorted(range(len(lengths)), key=lengths.__getitem__)
+
+    def __iter__(self):
+        return iter(self.order)
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+
 class GRUTrainer(Trainer):
-    """The Trainer with gru-hf's model card instead of the generic one."""
+    """The Trainer with gru-hf's model card instead of the generic one, and evaluation batches sorted by length."""
+
+    def _get_eval_sampler(self, eval_dataset):
+        # With group_by_length, transformers evaluates through its LengthGroupedSampler, which shuffles with an
+        # unseeded generator: under DDP each process draws its own order, so the shards overlap and some texts are
+        # evaluated twice, others never (seen with 2 processes). A length-sorted order is as fast and the same
+        # everywhere.
+        if self.args.train_sampling_strategy != "group_by_length" or not isinstance(eval_dataset, Dataset):
+            return super()._get_eval_sampler(eval_dataset)
+        return LengthSortedSampler([len(ids) for ids in eval_dataset["input_ids"]])
 
     model_card_facts: dict | None = None
 
