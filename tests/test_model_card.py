@@ -1,11 +1,22 @@
 """Tests of the Hub model card: front matter, body sections, plots, and the cards of every problem type."""
 
+import dataclasses
 import sys
 
 import pytest
 import yaml
 
-from gru_hf.model_card import plot_confusion_matrix, plot_training_curves, write_model_card
+from gru_hf.configuration_gru import GRUConfig
+from gru_hf.model_card import (
+    Confusion,
+    DatasetFacts,
+    GRUModelCardData,
+    VectorsFacts,
+    plot_confusion_matrix,
+    plot_training_curves,
+    write_model_card,
+)
+from gru_hf.vectors import VectorCoverage
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 LABELS = ["business", "entertainment", "politics", "sport", "tech"]
@@ -36,52 +47,61 @@ def log_history():
     return history
 
 
-def single_label_facts(**overrides):
-    facts = {
-        "model_id": "user/gru-hf-bbc-news",
-        "dataset": {
-            "name": "bbc_news",
-            "config": None,
-            "hub_id": None,
-            "splits": {"train": 1557, "validation": 334, "test": 334},
-            "text_column": "text",
-            "label_column": "label",
-        },
-        "problem_type": "single_label_classification",
-        "id2label": dict(enumerate(LABELS)),
-        "test_metrics": {"accuracy": 0.9731, "f1_macro": 0.96217},
-        "validation_metrics": {"accuracy": 0.9438, "f1_macro": 0.9401},
-        "hyperparameters": {
-            "model": {"vocab_size": 20000, "embedding_dim": 50, "hidden_size": 128, "pooling": "max"},
+def single_label_card(**overrides):
+    card = GRUModelCardData(
+        model_name="gru-hf-bbc-news",
+        config=GRUConfig(
+            vocab_size=20000,
+            embedding_dim=50,
+            hidden_size=128,
+            pooling="max",
+            id2label=dict(enumerate(LABELS)),
+            problem_type="single_label_classification",
+        ),
+        dataset=DatasetFacts(
+            name="bbc_news",
+            splits={"train": 1557, "validation": 334, "test": 334},
+            text_column="text",
+            label_column="label",
+        ),
+        test_metrics={"accuracy": 0.9731, "f1_macro": 0.96217},
+        validation_metrics={"accuracy": 0.9438, "f1_macro": 0.9401},
+        hyperparameters={
             "training": {"learning_rate": 0.001, "num_train_epochs": 2.0, "per_device_train_batch_size": 32},
             "tokenizer": {"vocab_size": 20000, "min_frequency": 2, "lowercase": False, "max_seq_length": 512},
         },
-        "non_default_hyperparameters": {"learning_rate": 0.001, "num_train_epochs": 2.0, "glove": "6B.50d"},
-        "glove": {
-            "source": "glove.6B.50d.txt",
-            "found_exact": 15234,
-            "found_lower": 2101,
-            "vocab_size": 20000,
-            "missing": 2665,
-            "token_coverage": 0.9812,
-            "frozen": False,
-            "summary": "GloVe: 17,335 of 20,000 words found",
-        },
-        "log_history": log_history(),
-        "confusion": {
-            "labels": LABELS,
-            "y_true": [0, 0, 1, 2, 2, 3, 3, 4, 4, 4],
-            "y_pred": [0, 1, 1, 2, 2, 3, 3, 4, 4, 0],
-        },
-        "num_parameters": 1234567,
-        "train_runtime_s": 61.5,
-        "hardware": "2 CPU cores (Intel Xeon)",
-        "command": "gru-hf train --glove 6B.50d --num_train_epochs 2",
-        "hub_model_id": "user/gru-hf-bbc-news",
-        "license": "apache-2.0",
-    }
-    facts.update(overrides)
-    return facts
+        non_default_hyperparameters={"learning_rate": 0.001, "num_train_epochs": 2.0, "glove": "6B.50d"},
+        vectors=VectorsFacts(
+            coverage=VectorCoverage(
+                vocab_size=20000,
+                found_exact=15234,
+                found_lower=2101,
+                missing=2665,
+                token_coverage=0.9812,
+                source="glove.6B.50d.txt",
+                dim=50,
+            ),
+            frozen=False,
+        ),
+        log_history=log_history(),
+        confusion=Confusion(
+            labels=LABELS,
+            y_true=[0, 0, 1, 2, 2, 3, 3, 4, 4, 4],
+            y_pred=[0, 1, 1, 2, 2, 3, 3, 4, 4, 0],
+        ),
+        num_parameters=1234567,
+        train_runtime_s=61.5,
+        hardware="2 CPU cores (Intel Xeon)",
+        command="gru-hf train --glove 6B.50d --num_train_epochs 2",
+        hub_model_id="user/gru-hf-bbc-news",
+        license="apache-2.0",
+    )
+    return dataclasses.replace(card, **overrides)
+
+
+def with_config(card, **changes):
+    """The card with its config's `problem_type` / `id2label` changed."""
+    return dataclasses.replace(card, config=GRUConfig(**{**card.config.to_dict(), **changes}))
 
 
 def split_card(path):
@@ -92,8 +112,9 @@ def split_card(path):
 
 
 def test_front_matter(tmp_path):
-    facts = single_label_facts(dataset={**single_label_facts()["dataset"], "hub_id": "SetFit/bbc-news"})
-    metadata, _ = split_card(write_model_card(tmp_path, facts))
+    card = single_label_card()
+    card.dataset.hub_id = "SetFit/bbc-news"
+    metadata, _ = split_card(write_model_card(tmp_path, card))
     assert set(metadata) == {"library_name", "pipeline_tag", "tags", "license", "datasets", "metrics", "model-index"}
     assert metadata["library_name"] == "transformers"
     assert metadata["pipeline_tag"] == "text-classification"
@@ -113,9 +134,9 @@ def test_front_matter(tmp_path):
 
 
 def test_front_matter_without_hub_dataset_or_license(tmp_path):
-    facts = single_label_facts(license=None)
-    facts["dataset"]["config"] = "default"
-    metadata, body = split_card(write_model_card(tmp_path, facts))
+    card = single_label_card(license=None)
+    card.dataset.config = "default"
+    metadata, body = split_card(write_model_card(tmp_path, card))
     assert "datasets" not in metadata and "license" not in metadata
     dataset = metadata["model-index"][0]["results"][0]["dataset"]
     assert dataset == {"name": "bbc_news", "type": "bbc_news", "config": "default", "split": "test"}
@@ -123,7 +144,7 @@ def test_front_matter_without_hub_dataset_or_license(tmp_path):
 
 
 def test_body(tmp_path):
-    _, body = split_card(write_model_card(tmp_path, single_label_facts()))
+    _, body = split_card(write_model_card(tmp_path, single_label_card()))
     # Description and architecture.
     assert "# user/gru-hf-bbc-news" in body
     architecture = "1-layer bidirectional GRU, 128 units per direction, max pooling, 50-d embeddings"
@@ -157,8 +178,8 @@ def test_body(tmp_path):
 
 
 def test_no_glove_and_missing_facts(tmp_path):
-    facts = {"model_id": "gru-hf-mine", "problem_type": "single_label_classification", "id2label": {0: "a", 1: "b"}}
-    metadata, body = split_card(write_model_card(tmp_path, facts))
+    config = GRUConfig(problem_type="single_label_classification", id2label={0: "a", 1: "b"})
+    metadata, body = split_card(write_model_card(tmp_path, GRUModelCardData(model_name="gru-hf-mine", config=config)))
     assert set(metadata) == {"library_name", "pipeline_tag", "tags"}
     assert "GloVe" not in body and "Pretrained vectors" not in body
     assert 'model="gru-hf-mine"' in body
@@ -170,7 +191,7 @@ def test_no_glove_and_missing_facts(tmp_path):
 
 def test_plots_embedded(tmp_path):
     pytest.importorskip("matplotlib")
-    _, body = split_card(write_model_card(tmp_path, single_label_facts()))
+    _, body = split_card(write_model_card(tmp_path, single_label_card()))
     assert "![Confusion matrix on the test split](confusion_matrix.png)" in body
     assert "(training_curves.png)" in body
     for name in ("confusion_matrix.png", "training_curves.png"):
@@ -195,7 +216,7 @@ def test_without_matplotlib(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     assert not plot_training_curves(log_history(), tmp_path / "curves.png")
     assert not plot_confusion_matrix(LABELS, [0], [0], tmp_path / "cm.png")
-    _, body = split_card(write_model_card(tmp_path, single_label_facts()))
+    _, body = split_card(write_model_card(tmp_path, single_label_card()))
     assert "matplotlib is not installed" in body
     assert ".png)" not in body
     assert not list(tmp_path.glob("*.png"))
@@ -207,16 +228,15 @@ def test_regression(tmp_path):
         {"loss": 2.5, "epoch": 1.0, "step": 10},
         {"eval_loss": 1.5, "eval_mse": 1.5, "eval_rmse": 1.2247, "eval_pearsonr": 0.61, "epoch": 1.0, "step": 10},
     ]
-    facts = single_label_facts(
-        problem_type="regression",
-        id2label={0: "LABEL_0"},
+    card = single_label_card(
         test_metrics={"mse": 1.4, "rmse": 1.1832, "pearsonr": 0.63},
         validation_metrics={"mse": 1.5, "rmse": 1.2247, "pearsonr": 0.61},
         log_history=history,
         confusion=None,
-        glove=None,
+        vectors=None,
     )
-    metadata, body = split_card(write_model_card(tmp_path, facts))
+    card = with_config(card, problem_type="regression", id2label={0: "LABEL_0"})
+    metadata, body = split_card(write_model_card(tmp_path, card))
     assert metadata["metrics"] == ["mse", "rmse", "pearsonr"]
     metrics = metadata["model-index"][0]["results"][0]["metrics"]
     assert [(m["type"], m["value"]) for m in metrics] == [("mse", 1.4), ("rmse", 1.1832), ("pearsonr", 0.63)]
@@ -228,13 +248,13 @@ def test_regression(tmp_path):
 
 
 def test_multi_label(tmp_path):
-    facts = single_label_facts(
-        problem_type="multi_label_classification",
+    card = single_label_card(
         test_metrics={"f1_micro": 0.81, "f1_macro": 0.7512, "accuracy": 0.55},
         validation_metrics={},
-        confusion={"labels": LABELS, "y_true": [0], "y_pred": [0]},  # ignored: no confusion matrix for multi-label
+        confusion=Confusion(labels=LABELS, y_true=[0], y_pred=[0]),  # ignored: no confusion matrix for multi-label
     )
-    metadata, body = split_card(write_model_card(tmp_path, facts))
+    card = with_config(card, problem_type="multi_label_classification")
+    metadata, body = split_card(write_model_card(tmp_path, card))
     assert metadata["metrics"] == ["f1", "accuracy"]
     metrics = metadata["model-index"][0]["results"][0]["metrics"]
     assert metrics[0] == {"type": "f1", "value": 0.81, "name": "F1 (micro)", "args": {"average": "micro"}}
@@ -245,4 +265,4 @@ def test_multi_label(tmp_path):
 
 def test_requires_core_facts(tmp_path):
     with pytest.raises(ValueError, match="problem_type"):
-        write_model_card(tmp_path, {"model_id": "m", "id2label": {0: "a"}})
+        write_model_card(tmp_path, GRUModelCardData(model_name="m", config=GRUConfig(id2label={0: "a"})))
