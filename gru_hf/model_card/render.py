@@ -88,6 +88,7 @@ def _head(problem_type: str, num_labels: int) -> str:
 
 
 def _description(card: GRUModelCardData) -> str:
+    """The card's first sentence (the template adds the second)."""
     problem_type, dataset = card.config.problem_type, card.dataset
     on = f" on {dataset.hub_id or dataset.name}" if dataset else ""
     text = (
@@ -96,11 +97,7 @@ def _description(card: GRUModelCardData) -> str:
     )
     if is_number(card.num_parameters):
         text += f"; {fmt_count(card.num_parameters)} parameters in all"
-    return (
-        text
-        + ". It is a native Hugging Face Transformers model: `pipeline`, the Auto classes and the `Trainer` "
-        + ("work with it.")
-    )
+    return text
 
 
 def _labels_line(card: GRUModelCardData) -> str:
