@@ -103,6 +103,30 @@ class GRUTrainingArguments(TrainingArguments):
         default=False, metadata={"help": "Every gru-hf parameter is used in every step: no search needed."}
     )
     report_to: None | str | list[str] = field(default="none", metadata={"help": "Loggers: none, tensorboard, ..."})
+    class_weight: str = field(
+        default="none",
+        metadata={
+            "help": "none, or balanced: weigh each class's training loss by n_samples / (n_classes * count) of the "
+            "training split (single-label only; evaluation and the saved model are unchanged)."
+        },
+    )
+    word_dropout: float = field(
+        default=0.0,
+        metadata={"help": "In training batches only, replace each word by [UNK] with this probability."},
+    )
+    embedding_learning_rate: float | None = field(
+        default=None, metadata={"help": "Peak learning rate of the embeddings. Default: --learning_rate."}
+    )
+    autotune_seconds: float = field(
+        default=0.0,
+        metadata={
+            "help": "Search hyperparameters on the validation split for this many seconds (optuna), then retrain the "
+            "best on the training split and evaluate the test split once. Needs the autotune extra."
+        },
+    )
+    autotune_trials: int | None = field(
+        default=None, metadata={"help": "Most trials of --autotune_seconds (default: as many as the time allows)."}
+    )
     # TrainingArguments turns a missing metric into "loss"; gru-hf picks one per problem type once it is known.
     metric_chosen_by_user: bool = field(default=False, init=False, repr=False)
 
@@ -226,9 +250,90 @@ class LengthSortedSampler(torch.utils.data.Sampler):
         return len(self.order)
 
 
+CLASS_WEIGHT_CHOICES = ("none", "balanced")
+
+
+def balanced_class_weights(labels, num_labels: int, id2label: dict | None = None) -> list[float]:
+    """`n_samples / (n_classes * count)` per class, from the training split's encoded labels (scikit-learn's
+    "balanced"). A class without training texts is an error: its weight would be infinite."""
+    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=num_labels)
+    missing = [i for i in range(num_labels) if counts[i] == 0]
+    if missing:
+        name = (id2label or {}).get(missing[0], missing[0])
+        raise ValueError(f"--class_weight balanced: label {name!r} has no text in the training split")
+    return [float(counts.sum() / (num_labels * c)) for c in counts]
+
+
+def weighted_cross_entropy(logits, labels, weights, label_smoothing: float = 0.0):
+    """The class-weighted mean of the texts' cross-entropies: `sum_i w[y_i] * CE_i / sum_i w[y_i]` over the batch,
+    where with label smoothing e, `CE_i = (1 - e) * -log p_i[y_i] + e * mean_k -log p_i[k]` (the Trainer's own
+    smoothing, per text)."""
+    log_p = torch.log_softmax(logits.view(-1, logits.shape[-1]).float(), dim=-1)
+    labels = labels.view(-1)
+    per_text = -log_p.gather(1, labels.unsqueeze(1)).squeeze(1)
+    if label_smoothing:
+        per_text = (1 - label_smoothing) * per_text - label_smoothing * log_p.mean(dim=-1)
+    w = weights.to(device=logits.device, dtype=log_p.dtype)[labels]
+    return (w * per_text).sum() / w.sum()
+
+
+def apply_word_dropout(input_ids, attention_mask, probability: float, unk_token_id: int, generator=None):
+    """A copy of `input_ids` where each real token (attention_mask 1) is [UNK] with the given probability."""
+    drop = torch.rand(input_ids.shape, generator=generator, device=input_ids.device) < probability
+    if attention_mask is not None:
+        drop &= attention_mask.bool()
+    return input_ids.masked_fill(drop, unk_token_id)
+
+
 class GRUTrainer(Trainer):
-    """The Trainer with gru-hf's model card instead of the generic one: `create_model_card` (which
-    `Trainer.push_to_hub` calls too) writes the card data of the Trainer's `ModelCardCallback`."""
+    """The Trainer with gru-hf's model card instead of the generic one (`create_model_card`, which
+    `Trainer.push_to_hub` calls too, writes the card data of the Trainer's `ModelCardCallback`), evaluation batches
+    sorted by length, and gru-hf's training-only options: class weights in the loss, word dropout on training
+    batches, and a separate embedding learning rate."""
+
+    class_weights: torch.Tensor | None = None
+
+    def training_step(self, model, inputs, num_items_in_batch=None):
+        probability = getattr(self.args, "word_dropout", 0.0)
+        if probability > 0 and "input_ids" in inputs:
+            inputs = dict(inputs)
+            inputs["input_ids"] = apply_word_dropout(
+                inputs["input_ids"], inputs.get("attention_mask"), probability, self.processing_class.unk_token_id
+            )
+        return super().training_step(model, inputs, num_items_in_batch)
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        if self.class_weights is None or not model.training or "labels" not in inputs:
+            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+        inputs = dict(inputs)
+        labels = inputs.pop("labels")
+        outputs = model(**inputs)
+        loss = weighted_cross_entropy(outputs.logits, labels, self.class_weights, self.args.label_smoothing_factor)
+        return (loss, outputs) if return_outputs else loss
+
+    def create_optimizer(self, model=None):
+        rate = getattr(self.args, "embedding_learning_rate", None)
+        if rate is None or self.optimizer is not None:
+            return super().create_optimizer(model)
+        opt_model = self.model if model is None else model
+        embedding = {id(p) for p in opt_model.get_input_embeddings().parameters()}
+        decay = set(self.get_decay_parameter_names(opt_model))
+        groups = []
+        for in_embedding in (False, True):
+            for decayed in (True, False):
+                params = [
+                    p
+                    for n, p in opt_model.named_parameters()
+                    if p.requires_grad and (id(p) in embedding) == in_embedding and (n in decay) == decayed
+                ]
+                if params:
+                    group = {"params": params, "weight_decay": self.args.weight_decay if decayed else 0.0}
+                    if in_embedding:
+                        group["lr"] = rate
+                    groups.append(group)
+        optimizer_cls, optimizer_kwargs = self.get_optimizer_cls_and_kwargs(self.args, opt_model)
+        self.optimizer = optimizer_cls(groups, **optimizer_kwargs)
+        return self.optimizer
 
     def _get_eval_sampler(self, eval_dataset):
         # With group_by_length, transformers evaluates through its LengthGroupedSampler, which shuffles with an
@@ -273,12 +378,20 @@ def train(
     data_args: DataArguments,
     training_args: GRUTrainingArguments,
     callbacks: list | None = None,
+    search: dict | None = None,
 ) -> dict:
     """Run the whole job and return the final metrics. Every input check happens before the first long step, and
-    the caller's arguments are left as they were. `callbacks` are extra `TrainerCallback`s."""
+    the caller's arguments are left as they were. `callbacks` are extra `TrainerCallback`s. With
+    `--autotune_seconds` the job is `gru_hf.autotune.autotune` (which calls back here with the chosen values and
+    its `search` record, written into results.json)."""
+    if training_args.autotune_seconds:
+        from .autotune import autotune
+
+        return autotune(model_args, data_args, training_args, callbacks)
     start = time.time()
     resume = check_inputs(model_args, data_args, training_args)
     raw, labels = load_splits(data_args)
+    check_class_weight(training_args, labels)
     data = prepare_data(model_args, data_args, raw, labels, resume)
     model, coverage = build_model(model_args, data, seed=training_args.seed)
     card = model_card_data(data_args, training_args, raw)
@@ -288,6 +401,12 @@ def train(
     trainer.save_model()
     results, confusion = evaluate_splits(trainer, data)
     results["train_runtime_s"] = round(train_result.metrics.get("train_runtime", 0.0), 2)
+    if getattr(trainer, "class_weights", None) is not None:
+        results["class_weights"] = {
+            data.labels.id2label[i]: round(float(w), 6) for i, w in enumerate(trainer.class_weights.tolist())
+        }
+    if search is not None:
+        results["search"] = search
     record_results(card, results, confusion, coverage, model_args, data, start)
     save_and_publish(trainer, training_args, results)
     return results
@@ -311,7 +430,32 @@ def check_inputs(model_args: ModelArguments, data_args: DataArguments, training_
         raise ValueError("--push_to_hub needs --hub_model_id (e.g. your-name/gru-hf-bbc-news)")
     if data_args.streaming and training_args.max_steps <= 0:
         raise ValueError("--streaming needs --max_steps: a streamed training set has no length, so no epochs")
+    check_training_options(training_args)
     return resume
+
+
+def check_training_options(training_args) -> None:
+    """gru-hf's own training options: --class_weight, --word_dropout, --embedding_learning_rate."""
+    class_weight = getattr(training_args, "class_weight", "none")
+    if class_weight not in CLASS_WEIGHT_CHOICES:
+        raise ValueError(f"--class_weight must be one of {', '.join(CLASS_WEIGHT_CHOICES)}, got {class_weight!r}")
+    word_dropout = getattr(training_args, "word_dropout", 0.0)
+    if not 0.0 <= word_dropout < 1.0:
+        raise ValueError(f"--word_dropout must be in [0, 1), got {word_dropout}")
+    rate = getattr(training_args, "embedding_learning_rate", None)
+    if rate is not None and rate < 0:
+        raise ValueError(f"--embedding_learning_rate must be 0 or more, got {rate}")
+
+
+def check_class_weight(training_args, labels: LabelInfo) -> None:
+    """--class_weight balanced weighs a single label per text; other problem types refuse it."""
+    if getattr(training_args, "class_weight", "none") == "none":
+        return
+    if labels.problem_type != "single_label_classification":
+        raise ValueError(
+            f"--class_weight {training_args.class_weight} needs single-label classification, but the data is "
+            f"{labels.problem_type}: leave --class_weight none"
+        )
 
 
 def load_splits(data_args: DataArguments) -> tuple[DatasetDict, LabelInfo]:
@@ -431,7 +575,7 @@ def build_trainer(model, args: TrainingArguments, data: JobData, callbacks=None,
     callbacks = list(callbacks or [])
     if args.early_stopping_patience > 0 and args.eval_strategy != "no":
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=args.early_stopping_patience))
-    return (trainer_class or GRUTrainer)(
+    trainer = (trainer_class or GRUTrainer)(
         model=model,
         args=args,
         train_dataset=data.tokenized["train"],
@@ -442,6 +586,11 @@ def build_trainer(model, args: TrainingArguments, data: JobData, callbacks=None,
         callbacks=callbacks,
         **kwargs,
     )
+    if getattr(args, "class_weight", "none") == "balanced":
+        weights = balanced_class_weights(data.raw["train"]["labels"], data.labels.num_labels, data.labels.id2label)
+        trainer.class_weights = torch.tensor(weights, dtype=torch.float32)
+        logger.info("Class weights (balanced): %s", weights)
+    return trainer
 
 
 def evaluate_splits(trainer: Trainer, data: JobData) -> tuple[dict, dict | None]:
@@ -524,8 +673,11 @@ def command_line() -> str:
 
 __all__ = [
     "ARGUMENT_CLASSES",
+    "CLASS_WEIGHT_CHOICES",
     "GRUTrainer",
     "GRUTrainingArguments",
+    "apply_word_dropout",
+    "balanced_class_weights",
     "JobData",
     "ModelArguments",
     "build_model",
@@ -541,4 +693,5 @@ __all__ = [
     "save_and_publish",
     "tokenize_splits",
     "train",
+    "weighted_cross_entropy",
 ]
