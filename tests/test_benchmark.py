@@ -29,6 +29,19 @@ def synthetic_rows(rng: random.Random, n: int) -> list[tuple[str, int]]:
     return rows
 
 
+def glue_phrases(rng: random.Random, sentences: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """GLUE-style SST-2 train: every sentence and two of its word spans (lower case, trailing space as in GLUE)."""
+    rows = []
+    for text, label in sentences:
+        words = text.split()
+        rows.append((text + " ", label))
+        for _ in range(2):
+            i = rng.randrange(len(words))
+            rows.append((" ".join(words[i : rng.randint(i + 1, len(words))]), label))
+    rng.shuffle(rows)
+    return rows
+
+
 def write_csv(path, rows):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w", newline="", encoding="utf-8") as f:
@@ -43,7 +56,9 @@ def make_data_dir(root) -> str:
     data = os.path.join(root, "data")
     write_csv(os.path.join(data, "mr", "train.csv"), synthetic_rows(rng, 300))
     write_csv(os.path.join(data, "mr", "test.csv"), synthetic_rows(rng, 80))
-    write_csv(os.path.join(data, "sst2", "train.csv"), synthetic_rows(rng, 300))
+    sentences = synthetic_rows(rng, 150)
+    write_csv(os.path.join(data, "sst2", "sst_sentences", "train.csv"), sentences)
+    write_csv(os.path.join(data, "sst2", "train.csv"), glue_phrases(rng, sentences))
     write_csv(os.path.join(data, "sst2", "dev.csv"), synthetic_rows(rng, 80))
     os.makedirs(os.path.join(data, "glove"))
     with open(os.path.join(data, "glove", "glove.6B.50d.subset.txt"), "w", encoding="utf-8") as f:
