@@ -22,10 +22,12 @@ def fmt(value, digits: int = 2) -> str:
 
 def stamp_line(stamp: dict) -> str:
     mode = " (--quick: tiny data, not a measurement of record)" if stamp.get("quick") else ""
-    return (
-        f"Measured {stamp['date']} at git {stamp['git']} on {stamp['machine']}, torch {stamp['torch']}, "
+    line = (
+        f"Measured {stamp['date']} at git {stamp['git']} on {stamp['machine']}, torch {stamp['torch']} "
+        f"({stamp['torch_threads']} thread(s)), load average at start {stamp['load_average_at_start'][0]:.1f}, "
         f"in {stamp['wall_s'] / 60:.1f} min by `{stamp['command']}`{mode}."
     )
+    return f"{line} {stamp['note']}" if stamp.get("note") else line
 
 
 def table(header: list[str], align: list[str], rows: list[list]) -> list[str]:
