@@ -35,6 +35,7 @@ from .settings import (
 )
 from .timing import log
 
+VALIDATION = "MR: 10% of train.csv; SST-2: held-out training sentences with all their phrases"
 ACCURACY_THREADS = 1  # one thread keeps the accuracy runs from crawling when other processes share the cores
 
 
@@ -146,7 +147,7 @@ def run(data_dir: str, workdir: str, quick: bool) -> dict:
         datasets = {name: run_dataset(data_dir, workdir, name, seeds, quick) for name in DATASETS}
     finally:
         torch.set_num_threads(threads)
-    return {"threads": ACCURACY_THREADS, "seeds": list(seeds), "datasets": datasets}
+    return {"threads": ACCURACY_THREADS, "seeds": list(seeds), "validation": VALIDATION, "datasets": datasets}
 
 
 def render(results: dict) -> str:
@@ -174,8 +175,8 @@ def render(results: dict) -> str:
         for d in datasets
     )
     lines = [
-        "Test accuracy (%), mean ± std over seeds. Validation: MR 10% of train.csv; SST-2 held-out training sentences "
-        f"with all their phrases. {results['threads']} torch thread(s).",
+        f"Test accuracy (%), mean ± std over seeds. Validation: {results['validation']}. "
+        f"{results['threads']} torch thread(s).",
         "",
         *table(
             ["dataset", "model", "test acc", "val acc", "seeds", "train s (mean)"],

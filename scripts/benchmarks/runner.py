@@ -79,7 +79,9 @@ def git_commit() -> str | None:
     return done.stdout.strip() or None
 
 
-def stamp(command: str, quick: bool, wall_s: float, started: str, load: list[float]) -> dict:
+def stamp(command: str, quick: bool, wall_s: float, started: str, load: list[float], commit: str | None) -> dict:
+    """What a section's numbers were measured with; `commit` is taken when the run starts (edits made while it
+    runs do not change it)."""
     import torch
     import transformers
 
@@ -87,7 +89,7 @@ def stamp(command: str, quick: bool, wall_s: float, started: str, load: list[flo
 
     return {
         "date": started,
-        "git": git_commit(),
+        "git": commit,
         "machine": hardware_description(),
         "cpu": cpu_name(),
         "torch_threads": torch.get_num_threads(),
@@ -200,6 +202,7 @@ def run_sections(args, command: str) -> int:
     results_path = os.path.join(args.out, "results.json")
     requested = args.sections or list(SECTIONS)
     status = 0
+    commit = git_commit()
     with tempfile.TemporaryDirectory(prefix="gru-hf-bench-") as workdir:
         data_dir = args.data_dir
         if args.quick:
@@ -219,7 +222,7 @@ def run_sections(args, command: str) -> int:
             start = time.perf_counter()
             section = module.run(data_dir, workdir, args.quick)
             wall_s = time.perf_counter() - start
-            entry = {"stamp": stamp(command, args.quick, wall_s, started, load), "results": section}
+            entry = {"stamp": stamp(command, args.quick, wall_s, started, load, commit), "results": section}
             results = read_results(results_path)
             results[name] = entry
             write_results(results_path, results)
