@@ -180,7 +180,7 @@ def render(results: dict) -> str:
                 [
                     size_name,
                     path,
-                    fmt(row["tokens_per_s"]),
+                    fmt(row["tokens_per_s"], 0),
                     f"{row['speedup_vs_seed']:.2f}x",
                     fmt(u["gflops"], 1),
                     f"{100 * u['of_peak_2048']:.1f}",

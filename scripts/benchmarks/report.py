@@ -14,7 +14,7 @@ def fmt(value, digits: int = 2) -> str:
     if isinstance(value, (int, float)):
         if isinstance(value, float) and not math.isfinite(value):
             return "n/a"
-        if abs(value) >= 1e4:
+        if abs(value) >= 1e4 or (digits == 0 and abs(value) >= 1e3):
             return f"{value:,.0f}"
         return f"{value:.{digits}f}"
     return str(value)

@@ -226,9 +226,9 @@ def run_sections(args, command: str) -> int:
             results = read_results(results_path)
             results[name] = entry
             write_results(results_path, results)
-    results = read_results(results_path)
-    with open(os.path.join(args.out, "results.md"), "w", encoding="utf-8") as f:
-        f.write(render_report(results))
+    if os.path.abspath(args.out) != RECORD_DIR:  # the record's own Markdown is README.md (--render)
+        with open(os.path.join(args.out, "results.md"), "w", encoding="utf-8") as f:
+            f.write(render_report(read_results(results_path)))
     log(f"done: {results_path}")
     return status
 

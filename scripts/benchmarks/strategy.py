@@ -58,7 +58,7 @@ def render(results: dict) -> str:
         [
             key,
             name,
-            fmt(row["tokens_per_s"]),
+            fmt(row["tokens_per_s"], 0),
             f"{row['speedup_vs_packed']:.2f}x",
             f"{100 * row['utilisation']['of_peak_step_gemm']:.1f}",
             f"{100 * row['clean_fraction']:.0f}",
