@@ -262,3 +262,18 @@ def test_sst2_sentence_split_writes_its_csvs_into_the_workdir(tmp_path):
     held = [normalise(t) for t in validation[0] if normalise(t) in sentences]
     spans = set().union(*(word_spans(s) for s in held))
     assert not spans & {normalise(t) for t in train[0]}
+
+
+def test_the_documents_tables_are_those_rendered_from_the_committed_results(tmp_path):
+    """README.md and model_card.md hold exactly what --render makes of scripts/benchmarks/results.json."""
+    results = runner.read_results(os.path.join(REPO_ROOT, "scripts", "benchmarks", "results.json"))
+    copies = []
+    for name in ("README.md", "model_card.md"):
+        with open(os.path.join(REPO_ROOT, name), encoding="utf-8") as f:
+            text = f.read()
+        assert report.block_names(text), name
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        copies.append((tmp_path / name, text))
+    runner.render_documents(results, [str(path) for path, _ in copies])
+    for path, text in copies:
+        assert path.read_text(encoding="utf-8") == text, f"{path.name}: run python scripts/benchmark.py --render"
