@@ -161,7 +161,7 @@ class GRUModel(GRUPreTrainedModel):
         final = final[-directions:].transpose(0, 1).reshape(batch, directions * hidden)
         return layers[-1], final, layers if collect else None
 
-    def forward(
+    def forward(  # noqa: C901  checks, re-layout, GRU run and pooling; to be split into named helpers
         self,
         input_ids: torch.LongTensor | None = None,
         attention_mask: torch.Tensor | None = None,
