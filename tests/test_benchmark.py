@@ -1,4 +1,6 @@
-"""scripts/benchmark.py --quick on a tiny synthetic data directory: every section is written, with finite numbers."""
+"""scripts/benchmark.py: --quick writes every section with finite numbers and merges reruns section by section,
+--render regenerates the documents' tables from results.json, and the SST-2 validation split holds out whole
+sentences with all their phrases."""
 
 import csv
 import json
@@ -8,8 +10,17 @@ import random
 import subprocess
 import sys
 
+import pytest
+
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(REPO_ROOT, "scripts", "benchmark.py")
+if os.path.join(REPO_ROOT, "scripts") not in sys.path:
+    sys.path.insert(0, os.path.join(REPO_ROOT, "scripts"))
+
+from benchmarks import report, runner  # noqa: E402
+from benchmarks.data import normalise, read_csv, sentence_held_out_split, sst2_sentence_split, word_spans  # noqa: E402
+
+OWN_SECTIONS = ("accuracy", "engine", "strategy", "inference", "tokenizer", "memory")
 
 POSITIVE = ["good", "great", "wonderful", "fine", "moving", "funny", "best", "charming"]
 NEGATIVE = ["bad", "awful", "boring", "dull", "worst", "silly", "weak", "tedious"]
@@ -29,6 +40,19 @@ def synthetic_rows(rng: random.Random, n: int) -> list[tuple[str, int]]:
     return rows
 
 
+def glue_phrases(rng: random.Random, sentences: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """GLUE-style SST-2 train: every sentence and two of its word spans (lower case, trailing space as in GLUE)."""
+    rows = []
+    for text, label in sentences:
+        words = text.split()
+        rows.append((text + " ", label))
+        for _ in range(2):
+            i = rng.randrange(len(words))
+            rows.append((" ".join(words[i : rng.randint(i + 1, len(words))]), label))
+    rng.shuffle(rows)
+    return rows
+
+
 def write_csv(path, rows):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w", newline="", encoding="utf-8") as f:
@@ -43,7 +67,9 @@ def make_data_dir(root) -> str:
     data = os.path.join(root, "data")
     write_csv(os.path.join(data, "mr", "train.csv"), synthetic_rows(rng, 300))
     write_csv(os.path.join(data, "mr", "test.csv"), synthetic_rows(rng, 80))
-    write_csv(os.path.join(data, "sst2", "train.csv"), synthetic_rows(rng, 300))
+    sentences = synthetic_rows(rng, 150)
+    write_csv(os.path.join(data, "sst2", "sst_sentences", "train.csv"), sentences)
+    write_csv(os.path.join(data, "sst2", "train.csv"), glue_phrases(rng, sentences))
     write_csv(os.path.join(data, "sst2", "dev.csv"), synthetic_rows(rng, 80))
     os.makedirs(os.path.join(data, "glove"))
     with open(os.path.join(data, "glove", "glove.6B.50d.subset.txt"), "w", encoding="utf-8") as f:
@@ -66,26 +92,26 @@ def numbers(value, path="results"):
             yield from numbers(item, f"{path}[{i}]")
 
 
-def test_quick_benchmark_writes_every_section(tmp_path):
-    data = make_data_dir(tmp_path)
-    out = tmp_path / "out"
+def run_benchmark(*args, timeout=300):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     done = subprocess.run(
-        [sys.executable, SCRIPT, "--quick", "--data_dir", data, "--out", str(out)],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
+        [sys.executable, SCRIPT, *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    results = json.loads((out / "results.json").read_text(encoding="utf-8"))
-    markdown = (out / "results.md").read_text(encoding="utf-8")
+    return done
 
-    for section in ("machine", "settings", "accuracy", "speed", "inference", "tokenizer", "memory", "total_s"):
-        assert section in results, section
-    assert set(results["accuracy"]) == {"mr", "sst2"}
-    for dataset in results["accuracy"].values():
+
+def check_results(results: dict) -> None:
+    for name in OWN_SECTIONS:
+        assert name in results, name
+        entry = results[name]
+        assert entry["stamp"]["quick"] is True
+        for key in ("date", "git", "machine", "command", "torch", "wall_s"):
+            assert entry["stamp"][key], (name, key)
+        assert entry["stamp"]["command"].startswith("python scripts/benchmark.py --quick")
+    accuracy = results["accuracy"]["results"]["datasets"]
+    assert set(accuracy) == {"mr", "sst2"}
+    for dataset in accuracy.values():
         assert set(dataset["models"]) == {
             "gru-hf (random init)",
             "gru-hf (GloVe 50d)",
@@ -97,29 +123,157 @@ def test_quick_benchmark_writes_every_section(tmp_path):
             assert 0.0 <= row["test_accuracy_mean"] <= 100.0
             assert row["n_runs"] >= 1
         assert dataset["targets"]
-    for section in ("peak", "engine", "strategy"):
-        assert section in results["speed"], section
-    assert results["speed"]["engine"]["rows"] and results["speed"]["strategy"]["rows"]
-    for row in results["inference"]["rows"].values():
+    assert results["engine"]["results"]["rows"] and results["strategy"]["results"]["rows"]
+    assert results["engine"]["results"]["peak"]["gemm_2048x2048"]["gflops"] > 0
+    for row in results["inference"]["results"]["rows"].values():
         assert row["sentences_per_s"] > 0
+    assert results["tokenizer"]["results"]["identical_ids_fraction"] == 1.0
+    memory = results["memory"]["results"]["rows"]
     for name in ("training", "inference"):
-        assert any(
-            key.startswith(name) and row["peak_rss_mb"] > 0
-            for key, row in results["memory"].items()
-            if isinstance(row, dict)
-        )
-
+        assert any(key.startswith(name) and row["peak_rss_mb"] > 0 for key, row in memory.items())
     found = list(numbers(results))
     assert len(found) > 100
     bad = [(path, value) for path, value in found if not math.isfinite(value)]
     assert not bad, bad[:10]
-    for heading in (
-        "## Accuracy",
-        "## Speed",
-        "### Training engine",
-        "### GRU execution strategy",
-        "### Inference",
-        "### Tokenizer",
-        "### Peak memory",
+
+
+def test_quick_benchmark_writes_every_section_and_renders_the_documents(tmp_path):
+    data = make_data_dir(tmp_path)
+    out = tmp_path / "out"
+    run_benchmark("--quick", "--data_dir", data, "--out", str(out))
+    results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    check_results(results)
+    markdown = (out / "results.md").read_text(encoding="utf-8")
+    for title in ("Accuracy", "Training engine", "GRU execution strategy", "Inference", "Tokenizer", "Peak memory"):
+        assert f"## {title}" in markdown, title
+
+    # A section rerun alone replaces its own entry and keeps the others as they were.
+    run_benchmark("--quick", "--sections", "tokenizer", "--data_dir", data, "--out", str(out))
+    rerun = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert set(rerun) == set(results)
+    for name in OWN_SECTIONS:
+        if name != "tokenizer":
+            assert rerun[name] == results[name], name
+    assert rerun["tokenizer"]["stamp"]["command"].endswith(
+        "--sections tokenizer --data_dir " + data + " --out " + str(out)
+    )
+
+    # --render writes every marked block from results.json and leaves the rest of the document alone.
+    readme, card = tmp_path / "README.md", tmp_path / "model_card.md"
+    blocks = "".join(
+        f"before {n}\n<!-- benchmark:{n} -->\npasted {n}\n<!-- /benchmark:{n} -->\n" for n in OWN_SECTIONS
+    )
+    readme.write_text("# Title\n\n" + blocks + "tail\n", encoding="utf-8")
+    card.write_text("# Card\n<!-- benchmark:accuracy -->\n<!-- /benchmark:accuracy -->\nend\n", encoding="utf-8")
+    documents = ["--documents", str(readme), str(card)]
+    done = run_benchmark("--render", "--out", str(out), *documents)
+    assert "README.md" in done.stdout or str(readme) in done.stdout
+    first = readme.read_text(encoding="utf-8"), card.read_text(encoding="utf-8")
+    for name in OWN_SECTIONS:
+        block = report.read_block(first[0], name)
+        assert block == runner.render_section(name, rerun[name])
+        assert f"pasted {name}" not in block and f"before {name}\n" in first[0]
+        assert report.stamp_line(rerun[name]["stamp"]) in block
+    assert first[0].startswith("# Title\n\nbefore accuracy\n") and first[0].endswith("tail\n")
+    assert report.read_block(first[1], "accuracy") == report.read_block(first[0], "accuracy")
+    assert "| MR test | gru-hf (random init) |" in first[1] and first[1].endswith("end\n")
+    # Round trip: rendering again from the same results.json changes nothing.
+    run_benchmark("--render", "--out", str(out), *documents)
+    assert (readme.read_text(encoding="utf-8"), card.read_text(encoding="utf-8")) == first
+
+
+def test_render_refuses_a_block_without_results(tmp_path):
+    document = tmp_path / "README.md"
+    document.write_text("<!-- benchmark:strategy -->\n<!-- /benchmark:strategy -->\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match="README.md: benchmark block\\(s\\) strategy have no results"):
+        runner.render_documents({}, [str(document)])
+
+
+def test_a_missing_section_module_is_reported_by_name():
+    with pytest.raises(
+        runner.MissingSection, match="section 'no_such_section': scripts/benchmarks/no_such_section.py"
     ):
-        assert heading in markdown, heading
+        runner.load_section("no_such_section")
+
+
+def test_every_section_module_has_run_and_render():
+    for name in OWN_SECTIONS:
+        module = runner.load_section(name)
+        assert callable(module.run) and callable(module.render), name
+
+
+SENTENCES = (
+    ["A moving , funny film .", "the plot is dull", "Cats and dogs", "it is a cat"],
+    [1, 0, 1, 0],
+)
+PHRASES = (
+    [
+        "a moving , funny film . ",  # a sentence, as GLUE writes it
+        "moving , funny",
+        "funny film",
+        "the plot is dull",
+        "plot",
+        "is dull",
+        "cats  and",  # extra space: the same phrase after normalisation
+        "dogs",
+        "it is a cat",
+        "a cat",
+        "cat",
+        "a",
+        "is",
+        "the",
+    ],
+    [1, 1, 1, 0, 0, 0, 1, 1, 0, 0, 0, 1, 0, 1],
+)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_sentence_held_out_split_keeps_every_phrase_of_a_validation_sentence_out_of_train(seed):
+    split = sentence_held_out_split(PHRASES, SENTENCES, validation_percent=50, seed=seed)
+    validation = {normalise(t) for t in split["validation"][0]}
+    held = [normalise(s) for s in SENTENCES[0] if normalise(s) in validation]
+    assert len(held) == split["held_out_sentences"] == 2
+    spans = set().union(*(word_spans(s) for s in held))
+    train = [normalise(t) for t in split["train"][0]]
+    assert train and not spans & set(train)
+    # Every phrase lands on one side; validation holds each text once, with its label.
+    assert len(train) + len(validation) == len({normalise(t) for t in PHRASES[0]} | set(held))
+    labels = dict(zip(map(normalise, PHRASES[0]), PHRASES[1]))
+    for text, label in zip(*split["validation"]):
+        assert labels.get(normalise(text), label) == label
+    # Word-aligned: "a" and "cat" are phrases of "it is a cat", not of "Cats and dogs".
+    if "it is a cat" in held and "cats and dogs" not in held:
+        assert {"a", "cat", "is", "a cat"} <= validation and "dogs" in train
+
+
+def test_sentence_held_out_split_is_seeded():
+    first = sentence_held_out_split(PHRASES, SENTENCES, validation_percent=50, seed=3)
+    assert first == sentence_held_out_split(PHRASES, SENTENCES, validation_percent=50, seed=3)
+
+
+def test_sst2_sentence_split_writes_its_csvs_into_the_workdir(tmp_path):
+    data = make_data_dir(tmp_path)
+    files = sst2_sentence_split(data, str(tmp_path / "work"))
+    assert files["train_file"].startswith(str(tmp_path / "work")) and files["test_file"].endswith("sst2/dev.csv")
+    train, validation = read_csv(files["train_file"]), read_csv(files["validation_file"])
+    assert (len(train[0]), len(validation[0])) == (files["sizes"]["train"], files["sizes"]["validation"])
+    assert files["sizes"]["held_out_sentences"] == 15  # 10% of the 150 sentences
+    sentences = {normalise(t) for t in read_csv(os.path.join(data, "sst2", "sst_sentences", "train.csv"))[0]}
+    held = [normalise(t) for t in validation[0] if normalise(t) in sentences]
+    spans = set().union(*(word_spans(s) for s in held))
+    assert not spans & {normalise(t) for t in train[0]}
+
+
+def test_the_documents_tables_are_those_rendered_from_the_committed_results(tmp_path):
+    """README.md and model_card.md hold exactly what --render makes of scripts/benchmarks/results.json."""
+    results = runner.read_results(os.path.join(REPO_ROOT, "scripts", "benchmarks", "results.json"))
+    copies = []
+    for name in ("README.md", "model_card.md"):
+        with open(os.path.join(REPO_ROOT, name), encoding="utf-8") as f:
+            text = f.read()
+        assert report.block_names(text), name
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        copies.append((tmp_path / name, text))
+    runner.render_documents(results, [str(path) for path, _ in copies])
+    for path, text in copies:
+        assert path.read_text(encoding="utf-8") == text, f"{path.name}: run python scripts/benchmark.py --render"

@@ -1,0 +1,217 @@
+"""Training speed: gru-hf's training path (its model in a hand loop, and the Trainer) against the seed loop at
+identical sizes, on the same pre-tokenised SST-2 texts, with utilisation against the GEMM peak of this process."""
+
+import os
+from functools import partial
+
+import torch
+
+import gru_hf
+
+from .data import speed_data
+from .peers import GRUHFAdapter, SeedClassifier, length_grouped_order, random_order, set_all_seeds, train_loop
+from .report import fmt, table
+from .settings import PROJECT_DEFAULT_SIZES, SEED_LR, SPEED_BATCH, SPEED_REPEATS
+from .timing import Meter, interleaved, log, measure_peak, utilisation
+
+SEED_NO_FTZ = "seed loop, random batches, no flush-to-zero"
+
+
+def timed_loop(model_cls, data, sizes, order, epochs, flush_denormal, seed=0, **model_kwargs) -> dict:
+    """One hand-loop training run of `model_cls`, timed by a Meter; `order` is "random" or "grouped"."""
+    set_all_seeds(seed)
+    model = model_cls(
+        data["vocab_size"],
+        sizes["embedding_dim"],
+        sizes["hidden_size"],
+        data["num_labels"],
+        bidirectional=sizes["bidirectional"],
+        **model_kwargs,
+    )
+    n = len(data["ids"])
+
+    def order_fn(generator):
+        if order == "random":
+            return random_order(n, generator)
+        return length_grouped_order(data["lengths"], SPEED_BATCH, generator)
+
+    torch.set_flush_denormal(flush_denormal)
+    try:
+        meter = train_loop(model, data["ids"], data["labels"], epochs, order_fn, seed, SPEED_BATCH)
+    finally:
+        torch.set_flush_denormal(True)
+    return meter.result()
+
+
+def timed_trainer(data, sizes, epochs, workdir, model_config) -> dict:
+    """gru-hf's own Trainer path on the pre-tokenised data: length-grouped batches, flush-to-zero."""
+    from datasets import Dataset
+    from transformers import DataCollatorWithPadding, Trainer, TrainerCallback
+
+    from gru_hf.training import GRUTrainingArguments, configure_cpu
+
+    configure_cpu()
+    set_all_seeds(0)
+    config = gru_hf.GRUConfig(
+        vocab_size=data["vocab_size"],
+        embedding_dim=sizes["embedding_dim"],
+        hidden_size=sizes["hidden_size"],
+        bidirectional=sizes["bidirectional"],
+        num_labels=data["num_labels"],
+        **model_config,
+    )
+    model = gru_hf.GRUForSequenceClassification(config)
+    dataset = Dataset.from_dict({"input_ids": data["ids"], "labels": data["labels"]})
+    training_args = GRUTrainingArguments(
+        output_dir=os.path.join(workdir, "trainer-speed"),
+        overwrite_output_dir=True,
+        num_train_epochs=epochs,
+        per_device_train_batch_size=SPEED_BATCH,
+        learning_rate=SEED_LR,
+        warmup_steps=0,
+        eval_strategy="no",
+        save_strategy="no",
+        logging_strategy="no",
+        load_best_model_at_end=False,
+        early_stopping_patience=0,
+        disable_tqdm=True,
+        seed=0,
+    )
+    meter = Meter()
+    collator = DataCollatorWithPadding(data["tokenizer"])
+    pending = [0]
+
+    def counting_collator(features):
+        pending[0] += sum(len(f["input_ids"]) for f in features)
+        return collator(features)
+
+    class MeterCallback(TrainerCallback):
+        def on_train_begin(self, args, state, control, **kwargs):
+            meter.start()
+
+        def on_step_end(self, args, state, control, **kwargs):
+            meter.tick(pending[0])
+            pending[0] = 0
+
+    trainer = Trainer(
+        model=model,
+        args=training_args,
+        train_dataset=dataset,
+        processing_class=data["tokenizer"],
+        data_collator=counting_collator,
+        callbacks=[MeterCallback()],
+    )
+    runtime = trainer.train().metrics["train_runtime"]
+    tokens = epochs * data["stats"]["tokens"]
+    return {**meter.result(), "train_runtime_s": runtime, "tokens_per_s_train_runtime": tokens / runtime}
+
+
+def size_sets(quick: bool) -> dict:
+    """{name: (sizes, gru-hf config)}: the seed's sizes with the seed's computation, and the project defaults."""
+    if quick:
+        return {
+            "tiny sizes (E=16, H=16, unidirectional)": (
+                {"embedding_dim": 16, "hidden_size": 16, "bidirectional": False},
+                {"pooling": "last"},
+            )
+        }
+    return {
+        "seed sizes (E=50, H=100, unidirectional)": (
+            {"embedding_dim": 50, "hidden_size": 100, "bidirectional": False},
+            {"pooling": "last", "embedding_dropout": 0.0, "classifier_dropout": 0.0},
+        ),
+        "project default sizes (E=100, H=128, bidirectional)": (PROJECT_DEFAULT_SIZES, {}),
+    }
+
+
+def run(data_dir: str, workdir: str, quick: bool) -> dict:
+    log("engine: peak GEMM")
+    peak = measure_peak(quick)
+    data = speed_data(data_dir, workdir, quick)
+    epochs, repeats = 1, 1 if quick else SPEED_REPEATS
+    section = {
+        "peak": peak,
+        "data": data["stats"],
+        "epochs": epochs,
+        "repeats": repeats,
+        "batch_size": SPEED_BATCH,
+        "optimizer": "Adam lr 1e-3",
+        "rows": {},
+    }
+    for size_name, (sizes, model_config) in size_sets(quick).items():
+        log(f"engine: {size_name}")
+        jobs = {
+            SEED_NO_FTZ: partial(timed_loop, SeedClassifier, data, sizes, "random", epochs, False),
+            "seed loop, random batches, flush-to-zero": partial(
+                timed_loop, SeedClassifier, data, sizes, "random", epochs, True
+            ),
+            "gru-hf model, hand loop, length-grouped, flush-to-zero": partial(
+                timed_loop, GRUHFAdapter, data, sizes, "grouped", epochs, True, **model_config
+            ),
+            "gru-hf Trainer (train_runtime), length-grouped, flush-to-zero": partial(
+                timed_trainer, data, sizes, epochs, workdir, model_config
+            ),
+        }
+        rows = interleaved(jobs, repeats)
+        base = rows[SEED_NO_FTZ]["tokens_per_s"]
+        for row in rows.values():
+            row["speedup_vs_seed"] = row["tokens_per_s"] / base
+            row["utilisation"] = utilisation(row["tokens_per_s"], sizes, peak)
+        section["rows"][size_name] = {"sizes": sizes, "model_config": model_config, "rows": rows}
+    section["peak_after"] = measure_peak(quick)
+    return section
+
+
+def peak_line(peak: dict) -> str:
+    return (
+        f"Peak measured in this process: torch.mm 2048x2048 {fmt(peak['gemm_2048x2048']['gflops'], 1)} GFLOP/s, "
+        f"64x128 @ 128x384 {fmt(peak['gemm_64x128_128x384']['gflops'], 1)} GFLOP/s. Utilisation = GRU training "
+        "FLOP/s (3 x 2 x 3H(E+H) per real token and direction) / peak."
+    )
+
+
+def render(results: dict) -> str:
+    d = results["data"]
+    rows = []
+    for size_name, block in results["rows"].items():
+        for path, row in block["rows"].items():
+            u = row["utilisation"]
+            rows.append(
+                [
+                    size_name,
+                    path,
+                    fmt(row["tokens_per_s"], 0),
+                    f"{row['speedup_vs_seed']:.2f}x",
+                    fmt(u["gflops"], 1),
+                    f"{100 * u['of_peak_2048']:.1f}",
+                    f"{100 * u['of_peak_step_gemm']:.1f}",
+                    f"{100 * row['clean_fraction']:.0f}",
+                ]
+            )
+    lines = [
+        f"SST-2 train, first {d['texts']:,} texts, {d['tokens']:,} real tokens, mean length {d['mean_length']:.1f}, "
+        f"max {d['max_length']}; {results['epochs']} epoch, batch {results['batch_size']}, {results['optimizer']}; "
+        f"best of {results['repeats']} interleaved runs. {peak_line(results['peak'])}",
+        "",
+        *table(
+            [
+                "sizes",
+                "path",
+                "real tokens/s",
+                "vs seed",
+                "GFLOP/s",
+                "% of 2048² peak",
+                "% of step-GEMM peak",
+                "clean %",
+            ],
+            ["l", "l", "r", "r", "r", "r", "r", "r"],
+            rows,
+        ),
+        "",
+        "gru-hf hand loop = GRUForSequenceClassification in a plain Adam loop over the Trainer's length-grouped "
+        "order; gru-hf Trainer = `Trainer.train()` on the same pre-tokenised data (its train_runtime, AdamW). "
+        "At seed sizes gru-hf uses pooling=last and no dropout (the seed's computation); at project sizes its "
+        "defaults (max pooling, dropout 0.25) against a seed BiGRU reading both final states. Clean % = share of "
+        "the timed slices in which other processes used under a quarter of a core.",
+    ]
+    return "\n".join(lines)

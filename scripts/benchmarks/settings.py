@@ -1,0 +1,77 @@
+"""Every setting of the benchmark in one place: datasets, splits, seeds, per-dataset choices (with the validation
+numbers that chose them, never test numbers), the peer baselines' grids and the targets."""
+
+DATASETS = {
+    "mr": {"train": "mr/train.csv", "test": "mr/test.csv", "test_name": "MR test"},
+    "sst2": {"train": "sst2/train.csv", "test": "sst2/dev.csv", "test_name": "SST-2 GLUE dev"},
+}
+# Sentence-level SST-2 training split: the honest SST-2 validation split is carved from its sentences (see data.py).
+SST2_SENTENCES = "sst2/sst_sentences/train.csv"
+GLOVE_FILE = "glove/glove.6B.50d.subset.txt"
+SPLIT_SEED = 42
+VALIDATION_PERCENT = 10  # MR: 10% of train.csv; SST-2: 10% of the training sentences, with all their phrases
+SEEDS = (0, 1, 2)
+QUICK_SEEDS = (0,)
+
+# gru-hf training job: ModelArguments / GRUTrainingArguments overrides of the package defaults, per dataset and init.
+# Chosen on the MR validation split (960 texts, so +-1 point is noise), mean of 2 seeds:
+# - random init: learning_rate 1e-3 (76.4 vs 74.7 at the default 2e-3); dropout 0.5 75.8, mean pooling + dropout
+#   0.5 74.5. Second round: learning_rate 1e-3 77.3 (kept); up to 20 epochs 76.6; 2 layers and up to 20 epochs 76.9.
+# - GloVe: all training words kept (min_frequency 1, GloVe knows most singletons), mean pooling, dropout 0.5,
+#   learning_rate 1e-3: 77.0 vs 75.7 with the defaults; frozen embeddings 73.2, hidden 64 75.7. A second round
+#   (after packing; the split had been made stratified, so its numbers are not comparable with the first round's):
+#   those settings 78.2; up to 20 epochs 78.8; hidden 256 78.3; 2 layers (hidden_dropout 0.3) 78.6; 2 layers and up
+#   to 20 epochs 79.2 (chosen); --glove_extra_words 50000 77.4, 20000 77.5.
+# SST-2 (seed 0, 3 epochs, the most the time budget allows): random init keeps the default learning_rate 2e-3 (92.4
+# vs 91.1 at 1e-3). GloVe: the MR choices do not transfer (90.4); the model defaults give 91.5, with min_frequency 1
+# 91.6 (chosen). Those numbers come from a validation split carved from GLUE train, whose phrases overlap the
+# training sentences (92% on it, 84% on dev); they are to be revisited on the sentence-held-out split of data.py.
+MR_RANDOM = {"model": {}, "training": {"learning_rate": 1e-3}}
+MR_GLOVE = {
+    "model": {
+        "min_frequency": 1,
+        "pooling": "mean",
+        "embedding_dropout": 0.5,
+        "classifier_dropout": 0.5,
+        "num_hidden_layers": 2,
+        "hidden_dropout": 0.3,
+    },
+    "training": {"learning_rate": 1e-3, "num_train_epochs": 20},
+}
+GRU_HF_SETTINGS = {
+    "mr": {"random": MR_RANDOM, "glove": MR_GLOVE},
+    "sst2": {
+        "random": {"model": {}, "training": {"num_train_epochs": 3}},
+        "glove": {"model": {"min_frequency": 1}, "training": {"num_train_epochs": 3}},
+    },
+}
+GRU_HF_ROWS = {"random": "gru-hf (random init)", "glove": "gru-hf (GloVe 50d)"}
+
+# The seed recipe (plain PyTorch Embedding -> GRU -> Linear): fixed epochs, chosen on validation.
+SEED_SIZES = {"embedding_dim": 50, "hidden_size": 100}
+# Validation accuracy by epoch (mean of 2 seeds): MR 65.9/70.9/71.2/71.7/71.3 at epochs 4-8 -> 7; SST-2
+# 79.2/86.5/88.7/89.9 at epochs 1-4, still rising -> 4 (the time budget's cap).
+SEED_EPOCHS = {"mr": 7, "sst2": 4}
+SEED_BATCH = 64
+SEED_LR = 1e-3
+SEED_ROW = "seed recipe (Embedding-GRU-Linear)"
+
+# Peer baselines: grids searched on validation inside the run (cheap).
+TFIDF_C_GRID = (1.0, 3.0, 10.0, 30.0)
+TFIDF_ROW = "TF-IDF 1-2 grams + LR"
+FASTTEXT_GRID = ({"epoch": 5, "lr": 0.1}, {"epoch": 10, "lr": 0.1}, {"epoch": 10, "lr": 0.5}, {"epoch": 25, "lr": 0.5})
+FASTTEXT_ROW = "fastText (wordNgrams=2)"
+
+# Targets: test accuracy (%) the gru-hf rows must reach, and the peers each gru-hf row must beat. Never lowered.
+TARGETS = {
+    "mr": {"gru-hf (GloVe 50d)": 80.0, "gru-hf (random init)": 77.0},
+    "sst2": {"gru-hf (GloVe 50d)": 87.0, "gru-hf (random init)": 84.5},
+}
+MUST_BEAT = (TFIDF_ROW, FASTTEXT_ROW)
+
+PROJECT_DEFAULT_SIZES = {"embedding_dim": 100, "hidden_size": 128, "bidirectional": True}
+
+# Speed: SST-2 training texts used for the engine and strategy measurements (the first N of the train split).
+SPEED_EXAMPLES = {"full": 20000, "quick": 256}
+SPEED_BATCH = 64
+SPEED_REPEATS = 2  # each timing is run this many times, interleaved with the others; the best run is kept
