@@ -97,7 +97,7 @@ def _packed_gru_layer(
 
 
 # A causal (unidirectional) batch whose real tokens fill at least this share of its (batch, longest text) grid runs
-# padded in one call; below it, packed. Measured in scripts/benchmark.py, section "GRU execution strategy".
+# padded in one call; below it, packed. Measured in scripts/benchmarks/strategy.py.
 _PADDED_RUN_MIN_FILL = 0.8
 
 

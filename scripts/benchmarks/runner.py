@@ -41,6 +41,7 @@ SECTIONS = (
     "gru_engine",
     "serving",
     "distillation",
+    "defaults",
 )
 TITLES = {
     "accuracy": "Accuracy",
@@ -52,6 +53,7 @@ TITLES = {
     "gru_engine": "GRU engine",
     "serving": "Serving",
     "distillation": "Distillation",
+    "defaults": "Default recipe candidates (validation)",
 }
 
 
