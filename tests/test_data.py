@@ -237,7 +237,7 @@ def test_bad_json_values(tmp_path):
 
 
 def test_invalid_utf8_deep_in_a_file(tmp_path, monkeypatch):
-    monkeypatch.setattr("gru_hf.data._UTF8_CHUNK", 7)  # the bad byte and a multi-byte character span chunks
+    monkeypatch.setattr("gru_hf.data.files._UTF8_CHUNK", 7)  # the bad byte and a multi-byte character span chunks
     path = tmp_path / "deep.csv"
     path.write_bytes("text,label\ncafé,1\nthé,0\n".encode() + b"bad \xff here,1\n")
     with pytest.raises(ValueError, match=r"deep.csv is not valid UTF-8: byte 0xff at offset 30 \(line 4\)"):
