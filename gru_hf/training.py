@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 import time
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -25,6 +25,7 @@ from .data import DataArguments, LabelInfo, load_data, sample_texts
 from .distributed import check_mixed_precision, check_process_group_setup
 from .hardware import hardware_description
 from .metrics import build_compute_metrics, default_metric_for_best_model, greater_is_better, metric_values
+from .model_card import Confusion, DatasetFacts, GRUModelCardData, ModelCardCallback, VectorsFacts
 from .modeling_gru import GRUForSequenceClassification
 from .tokenization_gru import PAD_TOKEN, UNK_TOKEN, GRUTokenizerFast, extend_vocabulary, train_tokenizer
 
@@ -102,6 +103,30 @@ class GRUTrainingArguments(TrainingArguments):
         default=False, metadata={"help": "Every gru-hf parameter is used in every step: no search needed."}
     )
     report_to: None | str | list[str] = field(default="none", metadata={"help": "Loggers: none, tensorboard, ..."})
+    class_weight: str = field(
+        default="none",
+        metadata={
+            "help": "none, or balanced: weigh each class's training loss by n_samples / (n_classes * count) of the "
+            "training split (single-label only; evaluation and the saved model are unchanged)."
+        },
+    )
+    word_dropout: float = field(
+        default=0.0,
+        metadata={"help": "In training batches only, replace each word by [UNK] with this probability."},
+    )
+    embedding_learning_rate: float | None = field(
+        default=None, metadata={"help": "Peak learning rate of the embeddings. Default: --learning_rate."}
+    )
+    autotune_seconds: float = field(
+        default=0.0,
+        metadata={
+            "help": "Search hyperparameters on the validation split for this many seconds (optuna), then retrain the "
+            "best on the training split and evaluate the test split once. Needs the autotune extra."
+        },
+    )
+    autotune_trials: int | None = field(
+        default=None, metadata={"help": "Most trials of --autotune_seconds (default: as many as the time allows)."}
+    )
     # TrainingArguments turns a missing metric into "loss"; gru-hf picks one per problem type once it is known.
     metric_chosen_by_user: bool = field(default=False, init=False, repr=False)
 
@@ -212,31 +237,127 @@ def build_model_config(model_args: ModelArguments, tokenizer, label_info, embedd
     )
 
 
-def non_default_arguments(*instances) -> dict:
-    """The arguments a user changed, compared with a default instance of each class."""
-    changed = {}
-    for instance in instances:
-        defaults = type(instance)()
-        for f in fields(instance):
-            if not f.init or f.name.startswith("_") or f.name in {"output_dir", "logging_dir"}:
-                continue
-            value = getattr(instance, f.name)
-            if value != getattr(defaults, f.name):
-                changed[f.name] = value if isinstance(value, (int, float, str, bool, type(None))) else str(value)
-    return changed
+class LengthSortedSampler(torch.utils.data.Sampler):
+    """Indices of a dataset ordered by text length (stable): the same order in every process."""
+
+    def __init__(self, lengths: list[int]):
+        self.order = sorted(range(len(lengths)), key=lengths.__getitem__)
+
+    def __iter__(self):
+        return iter(self.order)
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+
+CLASS_WEIGHT_CHOICES = ("none", "balanced")
+
+
+def balanced_class_weights(labels, num_labels: int, id2label: dict | None = None) -> list[float]:
+    """`n_samples / (n_classes * count)` per class, from the training split's encoded labels (scikit-learn's
+    "balanced"). A class without training texts is an error: its weight would be infinite."""
+    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=num_labels)
+    missing = [i for i in range(num_labels) if counts[i] == 0]
+    if missing:
+        name = (id2label or {}).get(missing[0], missing[0])
+        raise ValueError(f"--class_weight balanced: label {name!r} has no text in the training split")
+    return [float(counts.sum() / (num_labels * c)) for c in counts]
+
+
+def weighted_cross_entropy(logits, labels, weights, label_smoothing: float = 0.0):
+    """The class-weighted mean of the texts' cross-entropies: `sum_i w[y_i] * CE_i / sum_i w[y_i]` over the batch,
+    where with label smoothing e, `CE_i = (1 - e) * -log p_i[y_i] + e * mean_k -log p_i[k]` (the Trainer's own
+    smoothing, per text)."""
+    log_p = torch.log_softmax(logits.view(-1, logits.shape[-1]).float(), dim=-1)
+    labels = labels.view(-1)
+    per_text = -log_p.gather(1, labels.unsqueeze(1)).squeeze(1)
+    if label_smoothing:
+        per_text = (1 - label_smoothing) * per_text - label_smoothing * log_p.mean(dim=-1)
+    w = weights.to(device=logits.device, dtype=log_p.dtype)[labels]
+    return (w * per_text).sum() / w.sum()
+
+
+def apply_word_dropout(input_ids, attention_mask, probability: float, unk_token_id: int, generator=None):
+    """A copy of `input_ids` where each real token (attention_mask 1) is [UNK] with the given probability."""
+    drop = torch.rand(input_ids.shape, generator=generator, device=input_ids.device) < probability
+    if attention_mask is not None:
+        drop &= attention_mask.bool()
+    return input_ids.masked_fill(drop, unk_token_id)
 
 
 class GRUTrainer(Trainer):
-    """The Trainer with gru-hf's model card instead of the generic one."""
+    """The Trainer with gru-hf's model card instead of the generic one (`create_model_card`, which
+    `Trainer.push_to_hub` calls too, writes the card data of the Trainer's `ModelCardCallback`), evaluation batches
+    sorted by length, and gru-hf's training-only options: class weights in the loss, word dropout on training
+    batches, and a separate embedding learning rate."""
 
-    model_card_facts: dict | None = None
+    class_weights: torch.Tensor | None = None
+
+    def training_step(self, model, inputs, num_items_in_batch=None):
+        probability = getattr(self.args, "word_dropout", 0.0)
+        if probability > 0 and "input_ids" in inputs:
+            inputs = dict(inputs)
+            inputs["input_ids"] = apply_word_dropout(
+                inputs["input_ids"], inputs.get("attention_mask"), probability, self.processing_class.unk_token_id
+            )
+        return super().training_step(model, inputs, num_items_in_batch)
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        if self.class_weights is None or not model.training or "labels" not in inputs:
+            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+        inputs = dict(inputs)
+        labels = inputs.pop("labels")
+        outputs = model(**inputs)
+        loss = weighted_cross_entropy(outputs.logits, labels, self.class_weights, self.args.label_smoothing_factor)
+        return (loss, outputs) if return_outputs else loss
+
+    def create_optimizer(self, model=None):
+        rate = getattr(self.args, "embedding_learning_rate", None)
+        if rate is None or self.optimizer is not None:
+            return super().create_optimizer(model)
+        opt_model = self.model if model is None else model
+        embedding = {id(p) for p in opt_model.get_input_embeddings().parameters()}
+        decay = set(self.get_decay_parameter_names(opt_model))
+        groups = []
+        for in_embedding in (False, True):
+            for decayed in (True, False):
+                params = [
+                    p
+                    for n, p in opt_model.named_parameters()
+                    if p.requires_grad and (id(p) in embedding) == in_embedding and (n in decay) == decayed
+                ]
+                if params:
+                    group = {"params": params, "weight_decay": self.args.weight_decay if decayed else 0.0}
+                    if in_embedding:
+                        group["lr"] = rate
+                    groups.append(group)
+        optimizer_cls, optimizer_kwargs = self.get_optimizer_cls_and_kwargs(self.args, opt_model)
+        self.optimizer = optimizer_cls(groups, **optimizer_kwargs)
+        return self.optimizer
+
+    def _get_eval_sampler(self, eval_dataset):
+        # With group_by_length, transformers evaluates through its LengthGroupedSampler, which shuffles with an
+        # unseeded generator: under DDP each process draws its own order, so the shards overlap and some texts are
+        # evaluated twice, others never (seen with 2 processes). A length-sorted order is as fast and the same
+        # everywhere.
+        if self.args.train_sampling_strategy != "group_by_length" or not isinstance(eval_dataset, Dataset):
+            return super()._get_eval_sampler(eval_dataset)
+        return LengthSortedSampler([len(ids) for ids in eval_dataset["input_ids"]])
+
+    @property
+    def model_card_data(self) -> GRUModelCardData | None:
+        for callback in self.callback_handler.callbacks:
+            if isinstance(callback, ModelCardCallback):
+                return callback.card_data
+        return None
 
     def create_model_card(self, *args, **kwargs):
-        if not self.is_world_process_zero() or self.model_card_facts is None:
+        card_data = self.model_card_data
+        if not self.is_world_process_zero() or card_data is None:
             return
-        from .model_card import write_model_card
+        from .model_card import write_model_card  # looked up at call time: a test records the call
 
-        write_model_card(self.args.output_dir, self.model_card_facts)
+        write_model_card(self.args.output_dir, card_data)
 
 
 @dataclass
@@ -257,29 +378,37 @@ def train(
     data_args: DataArguments,
     training_args: GRUTrainingArguments,
     callbacks: list | None = None,
+    search: dict | None = None,
 ) -> dict:
     """Run the whole job and return the final metrics. Every input check happens before the first long step, and
-    the caller's arguments are left as they were. `callbacks` are extra `TrainerCallback`s."""
+    the caller's arguments are left as they were. `callbacks` are extra `TrainerCallback`s. With
+    `--autotune_seconds` the job is `gru_hf.autotune.autotune` (which calls back here with the chosen values and
+    its `search` record, written into results.json)."""
+    if training_args.autotune_seconds:
+        from .autotune import autotune
+
+        return autotune(model_args, data_args, training_args, callbacks)
     start = time.time()
     resume = check_inputs(model_args, data_args, training_args)
     raw, labels = load_splits(data_args)
+    check_class_weight(training_args, labels)
     data = prepare_data(model_args, data_args, raw, labels, resume)
     model, coverage = build_model(model_args, data, seed=training_args.seed)
+    card = model_card_data(data_args, training_args, raw)
+    callbacks = [*(callbacks or []), ModelCardCallback(card, model_args, data_args)]
     trainer = build_trainer(model, job_arguments(training_args, labels.problem_type), data, callbacks)
     train_result = trainer.train(resume_from_checkpoint=resume)
-    log_history = list(trainer.state.log_history)  # the run itself, without the final evaluations below
     trainer.save_model()
     results, confusion = evaluate_splits(trainer, data)
     results["train_runtime_s"] = round(train_result.metrics.get("train_runtime", 0.0), 2)
-    if coverage is not None:
-        results["glove"] = {
-            **coverage.as_dict(),
-            "frozen": model_args.freeze_embeddings,
-            "extra_words": data.extra_words,
+    if getattr(trainer, "class_weights", None) is not None:
+        results["class_weights"] = {
+            data.labels.id2label[i]: round(float(w), 6) for i, w in enumerate(trainer.class_weights.tolist())
         }
-    save_and_publish(
-        trainer, model_args, data_args, training_args, data, results, confusion, coverage, start, log_history
-    )
+    if search is not None:
+        results["search"] = search
+    record_results(card, results, confusion, coverage, model_args, data, start)
+    save_and_publish(trainer, training_args, results)
     return results
 
 
@@ -301,7 +430,32 @@ def check_inputs(model_args: ModelArguments, data_args: DataArguments, training_
         raise ValueError("--push_to_hub needs --hub_model_id (e.g. your-name/gru-hf-bbc-news)")
     if data_args.streaming and training_args.max_steps <= 0:
         raise ValueError("--streaming needs --max_steps: a streamed training set has no length, so no epochs")
+    check_training_options(training_args)
     return resume
+
+
+def check_training_options(training_args) -> None:
+    """gru-hf's own training options: --class_weight, --word_dropout, --embedding_learning_rate."""
+    class_weight = getattr(training_args, "class_weight", "none")
+    if class_weight not in CLASS_WEIGHT_CHOICES:
+        raise ValueError(f"--class_weight must be one of {', '.join(CLASS_WEIGHT_CHOICES)}, got {class_weight!r}")
+    word_dropout = getattr(training_args, "word_dropout", 0.0)
+    if not 0.0 <= word_dropout < 1.0:
+        raise ValueError(f"--word_dropout must be in [0, 1), got {word_dropout}")
+    rate = getattr(training_args, "embedding_learning_rate", None)
+    if rate is not None and rate < 0:
+        raise ValueError(f"--embedding_learning_rate must be 0 or more, got {rate}")
+
+
+def check_class_weight(training_args, labels: LabelInfo) -> None:
+    """--class_weight balanced weighs a single label per text; other problem types refuse it."""
+    if getattr(training_args, "class_weight", "none") == "none":
+        return
+    if labels.problem_type != "single_label_classification":
+        raise ValueError(
+            f"--class_weight {training_args.class_weight} needs single-label classification, but the data is "
+            f"{labels.problem_type}: leave --class_weight none"
+        )
 
 
 def load_splits(data_args: DataArguments) -> tuple[DatasetDict, LabelInfo]:
@@ -382,12 +536,24 @@ def build_model(model_args: ModelArguments, data: JobData, seed: int):
         model_args.glove,
         dim=config.embedding_dim,
         init=model.get_input_embeddings().weight.detach().numpy(),
+        token_counts=training_token_counts(data),
         special_tokens=[PAD_TOKEN, UNK_TOKEN],
         vectors=data.vectors,
     )
     model.load_pretrained_embeddings(matrix, freeze=model_args.freeze_embeddings)
     logger.info(coverage.summary())
     return model, coverage
+
+
+def training_token_counts(data: JobData) -> dict[str, int] | None:
+    """How often each token occurs in the tokenised training split (None for a stream), for the vectors' coverage
+    of running tokens."""
+    train = data.tokenized["train"]
+    if not isinstance(train, Dataset):
+        return None
+    counts = np.bincount(np.concatenate([np.asarray(ids) for ids in train["input_ids"]] or [[]]).astype(np.int64))
+    vocab = data.tokenizer.get_vocab()
+    return {token: int(counts[i]) for token, i in vocab.items() if i < len(counts) and counts[i]}
 
 
 def job_arguments(training_args: GRUTrainingArguments, problem_type: str) -> GRUTrainingArguments:
@@ -407,7 +573,7 @@ def build_trainer(model, args: TrainingArguments, data: JobData, callbacks=None,
     callbacks = list(callbacks or [])
     if args.early_stopping_patience > 0 and args.eval_strategy != "no":
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=args.early_stopping_patience))
-    return (trainer_class or GRUTrainer)(
+    trainer = (trainer_class or GRUTrainer)(
         model=model,
         args=args,
         train_dataset=data.tokenized["train"],
@@ -418,6 +584,11 @@ def build_trainer(model, args: TrainingArguments, data: JobData, callbacks=None,
         callbacks=callbacks,
         **kwargs,
     )
+    if getattr(args, "class_weight", "none") == "balanced":
+        weights = balanced_class_weights(data.raw["train"]["labels"], data.labels.num_labels, data.labels.id2label)
+        trainer.class_weights = torch.tensor(weights, dtype=torch.float32)
+        logger.info("Class weights (balanced): %s", weights)
+    return trainer
 
 
 def evaluate_splits(trainer: Trainer, data: JobData) -> tuple[dict, dict | None]:
@@ -438,27 +609,24 @@ def evaluate_splits(trainer: Trainer, data: JobData) -> tuple[dict, dict | None]
     return results, confusion
 
 
-def save_and_publish(
-    trainer, model_args, data_args, training_args, data, results, confusion, coverage, start, log_history
-) -> None:
-    """Main process only: results.json, the model card, and the Hub push when asked for."""
+def record_results(card, results: dict, confusion: dict | None, coverage, model_args, data: JobData, start: float):
+    """Add what evaluation found to results.json's dict and to the card: test metrics, confusion, vectors."""
+    if coverage is not None:
+        frozen = model_args.freeze_embeddings
+        results["glove"] = {**coverage.as_dict(), "frozen": frozen, "extra_words": data.extra_words}
+        card.vectors = VectorsFacts(coverage, frozen=frozen, extra_words=data.extra_words)
+    card.test_metrics = metric_values(results.get("test"), "test_")
+    card.confusion = Confusion(**confusion) if confusion else None
+    card.total_runtime_s = round(time.time() - start, 1)
+
+
+def save_and_publish(trainer: Trainer, training_args: TrainingArguments, results: dict) -> None:
+    """Main process only: results.json, the model card (`trainer.create_model_card`), and the Hub push when asked
+    for."""
     if not trainer.is_world_process_zero():
         return
     with open(os.path.join(training_args.output_dir, "results.json"), "w", encoding="utf-8") as f:
         json.dump(results, f, indent=2, sort_keys=True)
-    trainer.model_card_facts = model_card_facts(
-        model_args,
-        data_args,
-        trainer.args,  # as run: with the metric chosen for the problem type
-        trainer.model.config,
-        data.raw,
-        results,
-        trainer,
-        confusion,
-        coverage,
-        start,
-        log_history,
-    )
     trainer.create_model_card()
     if training_args.push_to_hub:
         from .hub import push_directory
@@ -471,63 +639,26 @@ def save_and_publish(
         )
 
 
-def model_card_facts(
-    model_args, data_args, training_args, config, raw, results, trainer, confusion, coverage, start, log_history
-):
-    dataset_name = data_args.dataset_name or (
-        os.path.basename(data_args.train_file) if data_args.train_file else "bbc_news"
+def model_card_data(data_args: DataArguments, training_args: TrainingArguments, raw: DatasetDict) -> GRUModelCardData:
+    """The card facts known before training: names, dataset, command line, hardware, license. The Trainer's
+    `ModelCardCallback` adds the training facts; `train` adds the test results and vectors after evaluation."""
+    default_name = os.path.basename(data_args.train_file) if data_args.train_file else "bbc_news"
+    dataset = DatasetFacts(
+        name=data_args.dataset_name or default_name,
+        hub_id=data_args.dataset_name,
+        config=data_args.dataset_config_name,
+        splits={split: len(data) if isinstance(data, Dataset) else None for split, data in raw.items()},
+        text_column=data_args.text_column or "text",
+        label_column=data_args.label_column or "label",
     )
-    return {
-        "model_id": training_args.hub_model_id or os.path.basename(os.path.abspath(training_args.output_dir)),
-        "dataset": {
-            "name": dataset_name,
-            "config": data_args.dataset_config_name,
-            "hub_id": data_args.dataset_name,
-            "splits": {split: len(data) if isinstance(data, Dataset) else "streamed" for split, data in raw.items()},
-            "text_column": data_args.text_column or "text",
-            "label_column": data_args.label_column or "label",
-        },
-        "problem_type": config.problem_type,
-        "id2label": dict(config.id2label),
-        "test_metrics": metric_values(results.get("test"), "test_"),
-        "validation_metrics": metric_values(results.get("validation"), "eval_"),
-        "hyperparameters": {
-            "model": {k: v for k, v in config.to_diff_dict().items() if k not in {"auto_map", "id2label", "label2id"}},
-            "tokenizer": {
-                "vocab_size": model_args.vocab_size,
-                "min_frequency": model_args.min_frequency,
-                "lowercase": model_args.lowercase,
-                "max_seq_length": model_args.max_seq_length,
-            },
-            "training": {
-                k: (v if isinstance(v, (int, float, str, bool, type(None))) else str(v))
-                for k, v in training_args.to_dict().items()
-                if "token" not in k
-            },
-        },
-        "non_default_hyperparameters": {
-            k: v for k, v in non_default_arguments(model_args, data_args, training_args).items() if "token" not in k
-        },
-        "glove": (
-            {
-                **coverage.as_dict(),
-                "summary": coverage.summary(),
-                "frozen": model_args.freeze_embeddings,
-                "extra_words": results["glove"]["extra_words"],
-            }
-            if coverage is not None
-            else None
-        ),
-        "log_history": log_history,
-        "confusion": confusion,
-        "num_parameters": sum(p.numel() for p in trainer.model.parameters()),
-        "train_runtime_s": results.get("train_runtime_s"),
-        "total_runtime_s": round(time.time() - start, 1),
-        "hardware": hardware_description(),
-        "command": command_line(),
-        "hub_model_id": training_args.hub_model_id,
-        "license": "apache-2.0",
-    }
+    return GRUModelCardData(
+        model_name=os.path.basename(os.path.abspath(training_args.output_dir)),
+        hub_model_id=training_args.hub_model_id,
+        license="apache-2.0",
+        dataset=dataset,
+        hardware=hardware_description(),
+        command=command_line(),
+    )
 
 
 def command_line() -> str:
@@ -540,8 +671,11 @@ def command_line() -> str:
 
 __all__ = [
     "ARGUMENT_CLASSES",
+    "CLASS_WEIGHT_CHOICES",
     "GRUTrainer",
     "GRUTrainingArguments",
+    "apply_word_dropout",
+    "balanced_class_weights",
     "JobData",
     "ModelArguments",
     "build_model",
@@ -551,9 +685,11 @@ __all__ = [
     "evaluate_splits",
     "job_arguments",
     "load_splits",
+    "model_card_data",
     "prepare_data",
     "prepare_output_dir",
     "save_and_publish",
     "tokenize_splits",
     "train",
+    "weighted_cross_entropy",
 ]

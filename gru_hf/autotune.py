@@ -1,0 +1,357 @@
+"""`--autotune_seconds N`: a hyperparameter search on the validation split within a time budget, then the best
+values retrained on the training split by the ordinary job and the test split evaluated once.
+
+The search is `Trainer.hyperparameter_search(backend="optuna")` over a `model_init` built by the `build_model` stage.
+Its first trial is the user's own settings (the defaults unless changed), so the chosen values are never worse on
+validation than what the same command without `--autotune_seconds` would train. Each trial reports its best
+validation metric so far after every evaluation; a trial whose report falls below the median of the completed
+trials' reports at the same evaluation is pruned (from the third trial on, after its first evaluation).
+
+The time budget covers the whole job: the search stops early enough that the retrain of the best trial (about as
+long as that trial) still fits, a running trial is stopped (recorded as pruned, "time budget") when it would not
+leave that time, and the first trial must finish within half the budget: otherwise the budget is too small for one
+trial plus its retrain, a clear error naming the time the first trial needed so far. Data preparation (reading,
+tokenising, GloVe) is counted too; the margin over the budget is at most one training step and one evaluation, the
+test evaluation and the retrain's own data preparation.
+
+Runs in one process: under torchrun (or any multi-process launch) it refuses.
+"""
+
+import copy
+import dataclasses
+import json
+import logging
+import math
+import os
+import shutil
+import statistics
+import tempfile
+import time
+
+from transformers import EarlyStoppingCallback, TrainerCallback
+from transformers.trainer_utils import SaveStrategy
+
+from .training import (
+    build_model,
+    build_trainer,
+    check_class_weight,
+    check_inputs,
+    job_arguments,
+    load_splits,
+    prepare_data,
+    train,
+)
+
+logger = logging.getLogger(__name__)
+
+# Parameters of the search that belong to the model (ModelArguments); the others are TrainingArguments fields.
+MODEL_PARAMETERS = ("hidden_size", "num_hidden_layers", "pooling", "embedding_dropout", "classifier_dropout")
+MODEL_PARAMETERS_CONDITIONAL = ("hidden_dropout",)
+TRAINING_PARAMETERS = (
+    "learning_rate",
+    "num_train_epochs",
+    "per_device_train_batch_size",
+    "weight_decay",
+    "word_dropout",
+)
+POOLINGS = ("last", "mean", "max")
+
+
+def _check_optuna():
+    try:
+        import optuna  # noqa: F401
+    except ImportError as error:
+        raise ImportError("--autotune_seconds needs optuna: pip install 'gru-hf[autotune]'") from error
+
+
+def check_autotune_inputs(model_args, data_args, training_args) -> None:
+    """The autotune-specific checks, before any data is read."""
+    budget = training_args.autotune_seconds
+    if not (isinstance(budget, (int, float)) and math.isfinite(budget) and budget > 0):
+        raise ValueError(f"--autotune_seconds must be a positive number of seconds, got {budget}")
+    trials = training_args.autotune_trials
+    if trials is not None and trials < 1:
+        raise ValueError(f"--autotune_trials must be 1 or more, got {trials}")
+    if data_args.streaming:
+        raise ValueError(
+            "--autotune_seconds cannot be used with --streaming: trials need a training set of known size"
+        )
+    if training_args.world_size > 1 or int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise ValueError(
+            "--autotune_seconds runs in one process: run it without torchrun/accelerate launch, then train the "
+            "chosen values (results.json 'search.chosen') under torchrun if you like"
+        )
+    if training_args.eval_strategy == "no":
+        raise ValueError("--autotune_seconds needs evaluations on the validation split: leave --eval_strategy epoch")
+    if training_args.resume_from_checkpoint:
+        raise ValueError("--autotune_seconds cannot resume from a checkpoint: a search starts from scratch")
+    _check_optuna()
+
+
+def search_space(model_args, training_args):
+    """An optuna search space (a function of the trial) that contains the user's values, and those values."""
+    epochs = max(1, int(math.ceil(training_args.num_train_epochs)))
+    layers = max(2, model_args.num_hidden_layers)
+    hidden_sizes = sorted({64, 128, 256, model_args.hidden_size})
+    batch_sizes = sorted({16, 32, 64, training_args.per_device_train_batch_size})
+    lr_low, lr_high = min(3e-4, training_args.learning_rate), max(1e-2, training_args.learning_rate)
+
+    def dropout(value, high):
+        return 0.0, max(high, value)
+
+    def space(trial) -> dict:
+        values = {
+            "learning_rate": trial.suggest_float("learning_rate", lr_low, lr_high, log=True),
+            "num_train_epochs": trial.suggest_int("num_train_epochs", min(2, epochs), epochs),
+            "per_device_train_batch_size": trial.suggest_categorical("per_device_train_batch_size", batch_sizes),
+            "weight_decay": trial.suggest_float("weight_decay", *dropout(training_args.weight_decay, 0.1)),
+            "word_dropout": trial.suggest_float("word_dropout", *dropout(training_args.word_dropout, 0.3)),
+            "hidden_size": trial.suggest_categorical("hidden_size", hidden_sizes),
+            "num_hidden_layers": trial.suggest_int("num_hidden_layers", 1, layers),
+            "pooling": trial.suggest_categorical("pooling", list(POOLINGS)),
+            "embedding_dropout": trial.suggest_float("embedding_dropout", *dropout(model_args.embedding_dropout, 0.6)),
+            "classifier_dropout": trial.suggest_float(
+                "classifier_dropout", *dropout(model_args.classifier_dropout, 0.6)
+            ),
+        }
+        if values["num_hidden_layers"] > 1:
+            values["hidden_dropout"] = trial.suggest_float("hidden_dropout", *dropout(model_args.hidden_dropout, 0.5))
+        return values
+
+    user = {
+        "learning_rate": training_args.learning_rate,
+        "num_train_epochs": epochs,
+        "per_device_train_batch_size": training_args.per_device_train_batch_size,
+        "weight_decay": training_args.weight_decay,
+        "word_dropout": training_args.word_dropout,
+        **{name: getattr(model_args, name) for name in MODEL_PARAMETERS},
+    }
+    if model_args.num_hidden_layers > 1:
+        user["hidden_dropout"] = model_args.hidden_dropout
+    return space, user
+
+
+def chosen_arguments(model_args, training_args, params: dict):
+    """The job's arguments with a trial's values: what the retrain (and a user's plain `train()`) runs."""
+    model_values = {k: v for k, v in params.items() if k in MODEL_PARAMETERS + MODEL_PARAMETERS_CONDITIONAL}
+    chosen_model = dataclasses.replace(model_args, **model_values)
+    chosen_training = copy.copy(training_args)
+    for key in TRAINING_PARAMETERS:
+        if key in params:
+            setattr(chosen_training, key, type(getattr(training_args, key))(params[key]))
+    chosen_training.autotune_seconds = 0.0
+    chosen_training.autotune_trials = None
+    return chosen_model, chosen_training
+
+
+def _pruner():
+    import optuna
+
+    class EvaluationMedianPruner(optuna.pruners.BasePruner):
+        """Prune when a trial's latest report is worse than the median of the completed trials' reports at the
+        same evaluation (counted, not by step: trials differ in batch size, so in steps per epoch)."""
+
+        def __init__(self, n_startup_trials: int = 2, n_warmup_evaluations: int = 1):
+            self.n_startup_trials = n_startup_trials
+            self.n_warmup_evaluations = n_warmup_evaluations
+
+        def prune(self, study, trial) -> bool:
+            reports = [v for _, v in sorted(trial.intermediate_values.items())]
+            if len(reports) <= self.n_warmup_evaluations - 1 or not reports:
+                return False
+            n = len(reports)
+            others = []
+            for done in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+                values = [v for _, v in sorted(done.intermediate_values.items())]
+                if values:
+                    others.append(values[min(n, len(values)) - 1])
+            if len(others) < self.n_startup_trials or n < self.n_warmup_evaluations:
+                return False
+            median = statistics.median(others)
+            worse = (
+                reports[-1] < median
+                if study.direction == optuna.study.StudyDirection.MAXIMIZE
+                else reports[-1] > median
+            )
+            if worse:
+                trial.set_user_attr("stopped", f"pruned at evaluation {n}: {reports[-1]:.4f} vs median {median:.4f}")
+            return worse
+
+    return EvaluationMedianPruner()
+
+
+class _SearchClock(TrainerCallback):
+    """Tracks each trial's best metric (the objective) and stops trials that would overrun the budget."""
+
+    def __init__(self, start: float, budget: float):
+        self.start = start
+        self.budget = budget
+        self.best = None
+        self.trial_start = None
+        self.trainer = None
+        self.durations = {}  # trial number -> seconds, completed trials only
+        self.first_trial_error = None
+
+    def reserve(self) -> float:
+        """Time kept for the retrain: the duration of the best completed trial so far."""
+        study = self.trainer._trial.study
+        try:
+            best = study.best_trial.number
+        except ValueError:
+            return 0.0
+        return self.durations.get(best, 0.0)
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        import optuna
+
+        self.best = None
+        self.trial_start = time.monotonic()
+        for callback in self.trainer.callback_handler.callbacks:  # early stopping counts per trial
+            if isinstance(callback, EarlyStoppingCallback):
+                callback.early_stopping_patience_counter = 0
+        trial = self.trainer._trial
+        if trial is not None and trial.number > 0 and self._time_left() <= 0:
+            trial.set_user_attr("stopped", "time budget: none left for another trial")
+            trial.study.stop()
+            raise optuna.TrialPruned("time budget spent")
+
+    def _time_left(self) -> float:
+        return self.start + self.budget - self.reserve() - time.monotonic()
+
+    def on_step_end(self, args, state, control, **kwargs):
+        import optuna
+
+        trial = self.trainer._trial
+        if trial is None:
+            return
+        if trial.number == 0:
+            if time.monotonic() - self.start > self.budget / 2:
+                done, total = state.global_step, state.max_steps
+                self.first_trial_error = (
+                    f"--autotune_seconds {self.budget:g} is too small: the first trial (your settings) had done "
+                    f"{done} of {total} steps after {time.monotonic() - self.start:.0f} s, and one trial plus its "
+                    f"retrain must fit the budget; give at least "
+                    f"{2 * (time.monotonic() - self.start) * total / max(done, 1):.0f} s, or fewer "
+                    "--num_train_epochs / --max_train_samples"
+                )
+                trial.study.stop()
+                raise optuna.TrialPruned("time budget too small for one trial")
+        elif self._time_left() <= 0:
+            trial.set_user_attr("stopped", f"time budget: stopped at step {state.global_step} of {state.max_steps}")
+            trial.study.stop()
+            raise optuna.TrialPruned("time budget spent")
+
+    def on_train_end(self, args, state, control, **kwargs):
+        trial = self.trainer._trial
+        if trial is not None and self.trial_start is not None:
+            self.durations[trial.number] = time.monotonic() - self.trial_start
+
+
+def autotune(model_args, data_args, training_args, callbacks=None) -> dict:
+    """Search, then retrain the best values with `train()` and return its results (with a `search` record)."""
+    start = time.monotonic()
+    check_autotune_inputs(model_args, data_args, training_args)
+    import optuna
+
+    check_inputs(model_args, data_args, training_args)  # the output directory is checked before the search
+    raw, labels = load_splits(data_args)
+    check_class_weight(training_args, labels)
+    if "validation" not in raw or len(raw["validation"]) == 0:
+        raise ValueError("--autotune_seconds needs a validation split: give --validation_file or a percentage")
+    data = prepare_data(model_args, data_args, raw, labels, resume=None)
+    space, user_values = search_space(model_args, training_args)
+    budget = float(training_args.autotune_seconds)
+    clock = _SearchClock(start, budget)
+    trials_dir = tempfile.mkdtemp(prefix="gru-hf-autotune-")
+    search_args = job_arguments(training_args, labels.problem_type)
+    search_args.output_dir = trials_dir
+    # Trials keep no checkpoints: each reports its best evaluation so far, which the retrain's best model matches.
+    search_args.save_strategy = SaveStrategy.NO
+    search_args.load_best_model_at_end = False
+    search_args.report_to = []
+    search_args.autotune_seconds = 0.0
+    metric = search_args.metric_for_best_model
+    metric_key = metric if metric.startswith("eval_") else f"eval_{metric}"
+    maximize = bool(search_args.greater_is_better)
+
+    def objective(metrics: dict) -> float:
+        value = metrics[metric_key]
+        if clock.best is None or (value > clock.best if maximize else value < clock.best):
+            clock.best = value
+        return clock.best
+
+    def model_init(trial=None):
+        params = space(trial) if trial is not None else {}
+        trial_model_args, _ = chosen_arguments(model_args, training_args, params)
+        return build_model(trial_model_args, data, seed=training_args.seed)[0]
+
+    storage = optuna.storages.InMemoryStorage()
+    study = optuna.create_study(
+        study_name="gru-hf-autotune", storage=storage, direction="maximize" if maximize else "minimize"
+    )
+    study.enqueue_trial(user_values)
+    trainer = build_trainer(None, search_args, data, [*(callbacks or []), clock], model_init=model_init)
+    clock.trainer = trainer
+    search_start = time.monotonic()
+    try:
+        trainer.hyperparameter_search(
+            hp_space=space,
+            compute_objective=objective,
+            n_trials=training_args.autotune_trials,
+            direction="maximize" if maximize else "minimize",
+            backend="optuna",
+            timeout=max(budget - (search_start - start), 1.0),
+            study_name="gru-hf-autotune",
+            storage=storage,
+            load_if_exists=True,
+            sampler=optuna.samplers.TPESampler(seed=training_args.seed),
+            pruner=_pruner(),
+        )
+    except ValueError as error:  # optuna: no completed trial
+        if clock.first_trial_error:
+            raise ValueError(clock.first_trial_error) from error
+        raise
+    finally:
+        shutil.rmtree(trials_dir, ignore_errors=True)
+    if clock.first_trial_error:
+        raise ValueError(clock.first_trial_error)
+    search_seconds = time.monotonic() - search_start
+    study = optuna.load_study(study_name="gru-hf-autotune", storage=storage)
+    best = study.best_trial
+    record = {
+        "backend": "optuna",
+        "metric": metric_key,
+        "direction": "maximize" if maximize else "minimize",
+        "budget_s": budget,
+        "trials_limit": training_args.autotune_trials,
+        "preparation_s": round(search_start - start, 2),
+        "search_s": round(search_seconds, 2),
+        "trials": [_trial_record(t, clock) for t in study.trials],
+        "chosen": {"trial": best.number, "value": best.value, "params": dict(best.params)},
+        "first_trial": "your settings",
+    }
+    logger.info("Autotune: trial %d of %d chosen, %s %.4f", best.number, len(study.trials), metric_key, best.value)
+    chosen_model, chosen_training = chosen_arguments(model_args, training_args, best.params)
+    results = train(chosen_model, data_args, chosen_training, callbacks, search=record)
+    record["total_s"] = round(time.monotonic() - start, 2)
+    results["search"] = record
+    if trainer.is_world_process_zero():
+        path = os.path.join(training_args.output_dir, "results.json")
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(results, f, indent=2, sort_keys=True)
+    return results
+
+
+def _trial_record(trial, clock: _SearchClock) -> dict:
+    return {
+        "number": trial.number,
+        "state": trial.state.name.lower(),
+        "value": trial.value,
+        "evaluations": [v for _, v in sorted(trial.intermediate_values.items())],
+        "params": dict(trial.params),
+        "duration_s": round(trial.duration.total_seconds(), 2) if trial.duration is not None else None,
+        "stopped": trial.user_attrs.get("stopped"),
+    }
+
+
+__all__ = ["MODEL_PARAMETERS", "TRAINING_PARAMETERS", "autotune", "chosen_arguments", "search_space"]

@@ -1,0 +1,170 @@
+"""Benchmark section: training-side default candidates, measured on validation splits only.
+
+Each candidate is the package defaults plus one change (word dropout, a separate embedding learning rate, label
+smoothing), on MR (validation carved from mr/train.csv by gru-hf's loader), SST-2 sentences (validation carved from
+sst2/sst_sentences/train.csv) and the embedded BBC News default, each with random and GloVe 6B 50d embeddings. The
+test splits are never read. Rerun with
+
+    PYTHONPATH=$PWD python -c "import json, sys; sys.path.insert(0, 'scripts'); from benchmarks import defaults; \
+print(defaults.render(defaults.run('/work/shared/data', '/tmp/defaults', quick=False)))"
+
+`run(..., quick=True)` trains on tiny data made in code (under a minute). Results are appended to
+`<workdir>/defaults.jsonl` as each run finishes, so an interrupted sweep keeps what it measured.
+"""
+
+import json
+import os
+import random
+import time
+
+SPLIT_SEED = 42
+VALIDATION_PERCENT = 10
+GLOVE_FILE = "glove/glove.6B.50d.subset.txt"
+# The sweep's budget on a shared 2-core machine (one full MR run of 4 epochs took 229 s there): the first
+# TRAIN_SAMPLES training texts of each dataset (after the validation split is carved from all of them), at most
+# EPOCHS epochs (early stopping as the defaults).
+EPOCHS = 3
+TRAIN_SAMPLES = 2000
+SEEDS = (0, 1)
+DATASETS = {
+    "mr": "mr/train.csv",
+    "sst2_sentences": "sst2/sst_sentences/train.csv",
+    "bbc": None,  # the embedded default
+}
+CANDIDATES = {
+    "defaults": {},
+    "word_dropout_0.1": {"training": {"word_dropout": 0.1}},
+    "embedding_lr_quarter": {"training": {"embedding_learning_rate": 5e-4}},  # a quarter of the default 2e-3
+}
+
+
+def _data_arguments(data_dir: str | None, dataset: str, quick_file: str | None = None):
+    from gru_hf.data import DataArguments
+
+    if quick_file is not None:
+        return DataArguments(train_file=quick_file, validation_split_percentage=VALIDATION_PERCENT, split_seed=0)
+    path = DATASETS[dataset]
+    if path is None:
+        return DataArguments(split_seed=SPLIT_SEED, max_train_samples=TRAIN_SAMPLES)
+    return DataArguments(
+        train_file=os.path.join(data_dir, path),
+        validation_split_percentage=VALIDATION_PERCENT,
+        split_seed=SPLIT_SEED,
+        max_train_samples=TRAIN_SAMPLES,
+    )
+
+
+def _quick_file(workdir: str) -> str:
+    rng = random.Random(0)
+    words = {0: ["good", "great", "fine", "nice"], 1: ["bad", "awful", "poor", "dull"]}
+    path = os.path.join(workdir, "quick.csv")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("text,label\n")
+        for i in range(160):
+            label = i % 2
+            text = " ".join(rng.choice(words[label] + ["film", "plot", "the"]) for _ in range(6))
+            f.write(f"{text},{label}\n")
+    return path
+
+
+def train_one(data_args, init: str, candidate: str, seed: int, workdir: str, glove_path: str | None, quick: bool):
+    from gru_hf.training import GRUTrainingArguments, ModelArguments, train
+
+    change = CANDIDATES[candidate]
+    model_kwargs = dict(change.get("model", {}))
+    training_kwargs = {"num_train_epochs": 1 if quick else EPOCHS, **change.get("training", {})}
+    if init == "glove":
+        model_kwargs["glove"] = glove_path
+    if quick:
+        model_kwargs.update(hidden_size=8, min_frequency=1, **({} if init == "glove" else {"embedding_dim": 8}))
+    output_dir = os.path.join(workdir, f"run-{init}-{candidate}-{seed}")
+    args = GRUTrainingArguments(
+        output_dir=output_dir,
+        overwrite_output_dir=True,
+        seed=seed,
+        disable_tqdm=True,
+        logging_strategy="no",
+        save_total_limit=1,
+        **training_kwargs,
+    )
+    start = time.perf_counter()
+    results = train(ModelArguments(**model_kwargs), data_args, args)
+    return {
+        "validation_accuracy": round(100.0 * results["validation"]["eval_accuracy"], 2),
+        "epochs_run": results["validation"].get("epoch"),
+        "job_s": round(time.perf_counter() - start, 1),
+    }
+
+
+def run(data_dir: str, workdir: str, quick: bool) -> dict:
+    os.makedirs(workdir, exist_ok=True)
+    log_path = os.path.join(workdir, "defaults.jsonl")
+    runs = []
+    if quick:
+        glove = os.path.join(workdir, "vectors.txt")
+        with open(glove, "w", encoding="utf-8") as f:
+            for i, word in enumerate(["good", "bad", "film", "the"]):
+                f.write(word + " " + " ".join(f"{(i + j) % 5 / 5:.2f}" for j in range(8)) + "\n")
+        plan = [("quick", "random", c, 0) for c in CANDIDATES] + [("quick", "glove", "defaults", 0)]
+    else:
+        glove = os.path.join(data_dir, GLOVE_FILE)
+        plan = [(d, i, c, s) for s in SEEDS for d in DATASETS for i in ("random", "glove") for c in CANDIDATES]
+    quick_file = _quick_file(workdir) if quick else None
+    for dataset, init, candidate, seed in plan:
+        data_args = _data_arguments(data_dir, dataset, quick_file)
+        measured = train_one(data_args, init, candidate, seed, os.path.join(workdir, dataset), glove, quick)
+        row = {"dataset": dataset, "init": init, "candidate": candidate, "seed": seed, **measured}
+        runs.append(row)
+        with open(log_path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(row) + "\n")
+    return {
+        "epochs": 1 if quick else EPOCHS,
+        "train_samples": None if quick else TRAIN_SAMPLES,
+        "seeds": [0] if quick else list(SEEDS),
+        "runs": runs,
+    }
+
+
+def summarise(runs: list[dict]) -> dict:
+    """(dataset, init) -> candidate -> mean validation accuracy over the seeds measured for every candidate."""
+    table = {}
+    for row in runs:
+        table.setdefault((row["dataset"], row["init"]), {}).setdefault(row["candidate"], {})[row["seed"]] = row
+    summary = {}
+    for key, by_candidate in table.items():
+        common = set.intersection(*(set(seeds) for seeds in by_candidate.values()))
+        summary[key] = {
+            candidate: (
+                sum(by_candidate[candidate][s]["validation_accuracy"] for s in common) / len(common),
+                sorted(common),
+            )
+            for candidate in by_candidate
+            if common
+        }
+    return summary
+
+
+def render(results: dict) -> str:
+    summary = summarise(results["runs"])
+    candidates = list(CANDIDATES)
+    lines = [
+        f"Validation accuracy (%), mean over the seeds measured for every candidate, up to {results['epochs']} "
+        f"epochs on the first {results.get('train_samples') or 'all'} training texts; in brackets: the change from "
+        "the defaults.",
+        "",
+        "| dataset | init | seeds | " + " | ".join(candidates) + " |",
+        "|---|---|---|" + "---|" * len(candidates),
+    ]
+    for (dataset, init), by_candidate in summary.items():
+        base = by_candidate.get("defaults", (None,))[0]
+        seeds = next(iter(by_candidate.values()))[1] if by_candidate else []
+        cells = []
+        for candidate in candidates:
+            if candidate not in by_candidate:
+                cells.append("-")
+                continue
+            value = by_candidate[candidate][0]
+            delta = "" if base is None or candidate == "defaults" else f" ({value - base:+.2f})"
+            cells.append(f"{value:.2f}{delta}")
+        lines.append(f"| {dataset} | {init} | {','.join(map(str, seeds))} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

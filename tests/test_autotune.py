@@ -1,0 +1,123 @@
+"""--autotune_seconds: a search on the validation split within the budget, the best trial chosen by validation, and
+the saved model exactly what `train()` makes of the chosen values."""
+
+import json
+import time
+
+import pytest
+import torch
+from conftest import tiny_args, write_csv
+from safetensors.torch import load_file
+
+from gru_hf.autotune import chosen_arguments
+from gru_hf.cli import parse_train_arguments
+from gru_hf.training import train
+
+BUDGET = 20.0
+# Over the budget: the end of a step and an evaluation, the test evaluation, the retrain's data preparation.
+MARGIN = 10.0
+
+
+def autotune_files(tmp_path):
+    positive = ["good film", "great acting", "a wonderful movie", "truly great", "good fun", "lovely story"]
+    negative = ["bad film", "awful acting", "a terrible movie", "truly awful", "boring fun", "dull story"]
+    rows = [(t, "pos") for t in positive * 5] + [(t, "neg") for t in negative * 5]
+    return {
+        "train": write_csv(tmp_path / "train.csv", rows),
+        "test": write_csv(tmp_path / "test.csv", [(t, "pos") for t in positive] + [(t, "neg") for t in negative]),
+    }
+
+
+def test_autotune_within_budget_best_trial_and_same_model_as_train(tmp_path):
+    files = autotune_files(tmp_path)
+    out = tmp_path / "tuned"
+    extra = ("--autotune_seconds", str(BUDGET), "--num_train_epochs", "3", "--early_stopping_patience", "2")
+    model_args, data_args, training_args = parse_train_arguments(tiny_args(files, out, *extra))
+    start = time.monotonic()
+    results = train(model_args, data_args, training_args)
+    elapsed = time.monotonic() - start
+    assert elapsed <= BUDGET + MARGIN
+
+    search = json.loads((out / "results.json").read_text())["search"]
+    assert search == results["search"]
+    assert search["budget_s"] == BUDGET and search["search_s"] <= BUDGET
+    completed = [t for t in search["trials"] if t["state"] == "complete"]
+    assert len(completed) >= 2
+    assert search["trials"][0]["number"] == 0 and search["trials"][0]["params"]["learning_rate"] == 0.02
+    best = max(completed, key=lambda t: t["value"])
+    assert search["chosen"]["value"] == best["value"]
+    assert (
+        search["chosen"]["params"] == next(t for t in completed if t["number"] == search["chosen"]["trial"])["params"]
+    )
+    for trial in completed:
+        assert trial["value"] == max(trial["evaluations"])  # a trial's score: its best validation accuracy
+    # every trial that was cut short says why
+    assert all(t["stopped"] for t in search["trials"] if t["state"] == "pruned")
+
+    # The same values through a plain train(): the same weights.
+    plain_out = tmp_path / "plain"
+    model_args, data_args, training_args = parse_train_arguments(tiny_args(files, plain_out, *extra))
+    chosen_model, chosen_training = chosen_arguments(model_args, training_args, search["chosen"]["params"])
+    chosen_training.output_dir = str(plain_out)
+    plain = train(chosen_model, data_args, chosen_training)
+    tuned_weights = load_file(str(out / "model.safetensors"))
+    plain_weights = load_file(str(plain_out / "model.safetensors"))
+    assert tuned_weights.keys() == plain_weights.keys()
+    for name, tensor in tuned_weights.items():
+        torch.testing.assert_close(tensor, plain_weights[name], rtol=0, atol=1e-6)
+    assert plain["test"]["test_accuracy"] == results["test"]["test_accuracy"]
+    config = json.loads((out / "config.json").read_text())
+    for key in ("hidden_size", "num_hidden_layers", "pooling"):
+        assert config[key] == search["chosen"]["params"][key]
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (("--autotune_seconds", "-5"), "--autotune_seconds must be a positive number of seconds, got -5"),
+        (("--autotune_seconds", "30", "--autotune_trials", "0"), "--autotune_trials must be 1 or more, got 0"),
+        (
+            ("--autotune_seconds", "30", "--streaming", "true", "--max_steps", "5"),
+            "--autotune_seconds cannot be used with --streaming",
+        ),
+        (
+            ("--autotune_seconds", "30", "--eval_strategy", "no"),
+            "--autotune_seconds needs evaluations on the validation split",
+        ),
+    ],
+)
+def test_autotune_refuses_bad_inputs_before_any_work(tmp_path, tiny_files, extra, message):
+    out = tmp_path / "model"
+    model_args, data_args, training_args = parse_train_arguments(tiny_args(tiny_files, out, *extra))
+    with pytest.raises(ValueError, match=message.replace("-", r"\-")):
+        train(model_args, data_args, training_args)
+    assert not out.exists()
+
+
+def test_autotune_needs_a_validation_split(tmp_path, tiny_files):
+    out = tmp_path / "model"
+    extra = ("--autotune_seconds", "30", "--validation_split_percentage", "0")
+    model_args, data_args, training_args = parse_train_arguments(tiny_args(tiny_files, out, *extra))
+    with pytest.raises(ValueError, match="There is no validation split: set --validation_split_percentage above 0"):
+        train(model_args, data_args, training_args)
+
+
+def test_budget_too_small_for_one_trial_is_a_clear_error(tmp_path, tiny_files):
+    out = tmp_path / "model"
+    extra = ("--autotune_seconds", "0.5", "--num_train_epochs", "50")
+    model_args, data_args, training_args = parse_train_arguments(tiny_args(tiny_files, out, *extra))
+    start = time.monotonic()
+    with pytest.raises(ValueError, match=r"--autotune_seconds 0.5 is too small: the first trial \(your settings\)"):
+        train(model_args, data_args, training_args)
+    assert time.monotonic() - start < 10
+    assert not (out / "model.safetensors").exists()
+
+
+def test_autotune_refuses_multiple_processes(tmp_path, tiny_files, monkeypatch):
+    out = tmp_path / "model"
+    model_args, data_args, training_args = parse_train_arguments(
+        tiny_args(tiny_files, out, "--autotune_seconds", "30")
+    )
+    monkeypatch.setenv("WORLD_SIZE", "2")  # as torchrun sets it in each process
+    with pytest.raises(ValueError, match="--autotune_seconds runs in one process"):
+        train(model_args, data_args, training_args)
