@@ -21,7 +21,7 @@ from transformers import (
 )
 
 from .configuration_gru import GRUConfig
-from .data import DataArguments, LabelInfo, encode_labels, infer_labels, load_raw_datasets, sample_texts
+from .data import DataArguments, LabelInfo, load_data, sample_texts
 from .distributed import check_mixed_precision, check_process_group_setup
 from .hardware import hardware_description
 from .metrics import build_compute_metrics, default_metric_for_best_model, greater_is_better, metric_values
@@ -460,12 +460,10 @@ def check_class_weight(training_args, labels: LabelInfo) -> None:
 
 def load_splits(data_args: DataArguments) -> tuple[DatasetDict, LabelInfo]:
     """Train / validation / test splits with labels encoded from the training split."""
-    raw = load_raw_datasets(data_args)
-    labels = infer_labels(raw["train"])
-    raw = encode_labels(raw, labels)
-    for split, data in raw.items():
-        logger.info("%s: %s texts", split, len(data) if isinstance(data, Dataset) else "streamed")
-    return raw, labels
+    data = load_data(data_args)
+    for split, ds in data.splits.items():
+        logger.info("%s: %s texts", split, len(ds) if isinstance(ds, Dataset) else "streamed")
+    return data.splits, data.labels
 
 
 def build_tokenizer(

@@ -11,10 +11,13 @@ import pytest
 from gru_hf.data import (
     DataArguments,
     LabelInfo,
+    LoadedData,
     encode_labels,
     infer_labels,
     load_bbc_news,
+    load_data,
     load_raw_datasets,
+    load_texts,
     sample_texts,
 )
 
@@ -237,7 +240,7 @@ def test_bad_json_values(tmp_path):
 
 
 def test_invalid_utf8_deep_in_a_file(tmp_path, monkeypatch):
-    monkeypatch.setattr("gru_hf.data._UTF8_CHUNK", 7)  # the bad byte and a multi-byte character span chunks
+    monkeypatch.setattr("gru_hf.data.files._UTF8_CHUNK", 7)  # the bad byte and a multi-byte character span chunks
     path = tmp_path / "deep.csv"
     path.write_bytes("text,label\ncafé,1\nthé,0\n".encode() + b"bad \xff here,1\n")
     with pytest.raises(ValueError, match=r"deep.csv is not valid UTF-8: byte 0xff at offset 30 \(line 4\)"):
@@ -362,3 +365,112 @@ def test_dataset_name_path_uses_the_hub_code_path(tmp_path):
     raw, _, data = load(dataset_name=str(folder))
     assert set(data) == {"train", "validation"}
     assert {k: len(v) for k, v in data.items()} == {"train": 36, "validation": 4}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The one entry point
+
+
+def test_load_data_is_load_infer_and_encode(tmp_path):
+    train = write(tmp_path / "train.csv", ROWS)
+    test = write(tmp_path / "test.jsonl", ROWS[:6])
+    data = load_data(DataArguments(train_file=train, test_file=test))
+    assert isinstance(data, LoadedData)
+    raw, info, encoded = load(train_file=train, test_file=test)
+    assert (
+        data.labels == info == LabelInfo("single_label_classification", {0: "neg", 1: "pos"}, {"neg": 0, "pos": 1}, 2)
+    )
+    assert set(data.splits) == {"train", "validation", "test"}
+    for split in data.splits:
+        assert data.splits[split].column_names == ["text", "labels"]
+        assert data.splits[split].to_dict() == encoded[split].to_dict()
+    assert data.splits["test"]["labels"] == [0, 1, 0, 1, 0, 1]
+
+
+def test_load_data_errors_are_the_same(tmp_path):
+    rows = [{"text": f"x {i}", "label": label} for i, label in enumerate(["neutral", "pos", "meh"] + list("abcde"))]
+    with pytest.raises(ValueError, match=r"test file .*test.csv has 7 labels not seen in the training split: 'a'"):
+        load_data(
+            DataArguments(train_file=write(tmp_path / "train.csv", ROWS), test_file=write(tmp_path / "test.csv", rows))
+        )
+    with pytest.raises(ValueError, match=r"train.csv has no column 'review' \(--text_column\); its columns are"):
+        load_data(DataArguments(train_file=write(tmp_path / "train.csv", ROWS), text_column="review"))
+
+
+def test_named_column_checked_after_loading_when_there_is_no_file_head(tmp_path):
+    folder = tmp_path / "hub-like"
+    folder.mkdir()
+    write(folder / "train.jsonl", ROWS)
+    with pytest.raises(
+        ValueError, match=r"Hub dataset .*hub-like, split 'train' has no column 'review' \(--text_column\)"
+    ):
+        load_data(DataArguments(dataset_name=str(folder), text_column="review"))
+
+
+def test_load_data_streaming(tmp_path):
+    train = write(tmp_path / "train.jsonl", ROWS)
+    args = DataArguments(train_file=train, validation_file=write(tmp_path / "dev.csv", ROWS[:4]), streaming=True)
+    data = load_data(args)
+    assert data.labels.id2label == {0: "neg", 1: "pos"}
+    assert [row["labels"] for row in data.splits["train"].take(4)] == [0, 1, 0, 1]
+    assert list(data.splits["validation"]["labels"]) == [0, 1, 0, 1]
+
+
+def test_training_load_splits_uses_load_data(tmp_path):
+    from gru_hf.training import load_splits
+
+    splits, labels = load_splits(DataArguments(train_file=write(tmp_path / "train.csv", ROWS)))
+    assert labels.id2label == {0: "neg", 1: "pos"}
+    assert {k: len(v) for k, v in splits.items()} == {"train": 36, "validation": 4}
+    assert splits["train"].features["labels"].names == ["neg", "pos"]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Texts without labels
+
+
+@pytest.mark.parametrize("extension", ["csv", "tsv", "json", "jsonl", "parquet"])
+def test_load_texts_from_every_table_format(tmp_path, extension):
+    path = write(
+        tmp_path / f"texts.{extension}", [{"id": f"id-{i}", "review": f"text {i}", "label": "x"} for i in range(3)]
+    )
+    assert load_texts(path) == ["text 0", "text 1", "text 2"]  # guessed by name, as for training files
+    assert load_texts(path, text_column="id") == ["id-0", "id-1", "id-2"]
+
+
+def test_load_texts_guesses_the_only_string_column_besides_the_labels(tmp_path):
+    path = write(tmp_path / "texts.jsonl", [{"body": f"b {i}", "category": "c", "n": i} for i in range(2)])
+    assert load_texts(path) == ["b 0", "b 1"]
+    two = write(tmp_path / "two.jsonl", [{"body": "b", "title": "t"}])
+    with pytest.raises(ValueError, match=r"Cannot tell which column of input file .*two.jsonl holds the texts"):
+        load_texts(two)
+
+
+def test_load_texts_from_a_text_file(tmp_path):
+    path = tmp_path / "texts.txt"
+    path.write_bytes("\ufefffirst text\r\n\r\n  \nsecond, with a comma\r\nthird\n\nlast without newline".encode())
+    assert load_texts(str(path)) == ["first text", "second, with a comma", "third", "last without newline"]
+    with pytest.raises(ValueError, match=r"input file .*texts.txt has one text per line and no columns"):
+        load_texts(str(path), text_column="text")
+
+
+def test_load_texts_errors_name_the_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"The input file .*nope.txt does not exist"):
+        load_texts(str(tmp_path / "nope.txt"))
+    (tmp_path / "data.xlsx").write_text("x")
+    with pytest.raises(
+        ValueError, match=r"unsupported extension '.xlsx'; use one of .csv, .json, .jsonl, .parquet, .tsv, .txt"
+    ):
+        load_texts(str(tmp_path / "data.xlsx"))
+    (tmp_path / "blank.txt").write_text("\n \n")
+    with pytest.raises(ValueError, match=r"The input file .*blank.txt is empty"):
+        load_texts(str(tmp_path / "blank.txt"))
+    (tmp_path / "bad.txt").write_bytes(b"ok\ncaf\xe9\n")
+    with pytest.raises(ValueError, match=r"bad.txt is not valid UTF-8: byte 0xe9 at offset 6 \(line 2\)"):
+        load_texts(str(tmp_path / "bad.txt"))
+    (tmp_path / "empty.csv").write_bytes(b"text,label\nfine,1\n  ,0\n")
+    with pytest.raises(ValueError, match=r"input file .*empty.csv: 1 empty text in column 'text', first at row 1"):
+        load_texts(str(tmp_path / "empty.csv"))
+    path = write(tmp_path / "texts.csv", ROWS)
+    with pytest.raises(ValueError, match=r"The input file .*texts.csv has no column 'body' \(--text_column\)"):
+        load_texts(path, text_column="body")
