@@ -677,7 +677,7 @@ def _lazy_row_checks(ds: datasets.IterableDataset) -> datasets.IterableDataset:
     return ds.map(check, with_indices=True)
 
 
-def load_raw_datasets(args: DataArguments) -> datasets.DatasetDict:
+def load_raw_datasets(args: DataArguments) -> datasets.DatasetDict:  # noqa: C901  one branch per file format and split source; to be split by the data package refactor
     """Load, check and split the data.
 
     Args:

@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 import time
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -25,6 +25,7 @@ from .data import DataArguments, LabelInfo, encode_labels, infer_labels, load_ra
 from .distributed import check_mixed_precision, check_process_group_setup
 from .hardware import hardware_description
 from .metrics import build_compute_metrics, default_metric_for_best_model, greater_is_better, metric_values
+from .model_card import Confusion, DatasetFacts, GRUModelCardData, ModelCardCallback, VectorsFacts
 from .modeling_gru import GRUForSequenceClassification
 from .tokenization_gru import PAD_TOKEN, UNK_TOKEN, GRUTokenizerFast, extend_vocabulary, train_tokenizer
 
@@ -236,18 +237,17 @@ def build_model_config(model_args: ModelArguments, tokenizer, label_info, embedd
     )
 
 
-def non_default_arguments(*instances) -> dict:
-    """The arguments a user changed, compared with a default instance of each class."""
-    changed = {}
-    for instance in instances:
-        defaults = type(instance)()
-        for f in fields(instance):
-            if not f.init or f.name.startswith("_") or f.name in {"output_dir", "logging_dir"}:
-                continue
-            value = getattr(instance, f.name)
-            if value != getattr(defaults, f.name):
-                changed[f.name] = value if isinstance(value, (int, float, str, bool, type(None))) else str(value)
-    return changed
+class LengthSortedSampler(torch.utils.data.Sampler):
+    """Indices of a dataset ordered by text length (stable): the same order in every process."""
+
+    def __init__(self, lengths: list[int]):
+        self.order = sorted(range(len(lengths)), key=lengths.__getitem__)
+
+    def __iter__(self):
+        return iter(self.order)
+
+    def __len__(self) -> int:
+        return len(self.order)
 
 
 CLASS_WEIGHT_CHOICES = ("none", "balanced")
@@ -286,10 +286,11 @@ def apply_word_dropout(input_ids, attention_mask, probability: float, unk_token_
 
 
 class GRUTrainer(Trainer):
-    """The Trainer with gru-hf's model card instead of the generic one, and gru-hf's training-only options:
-    class weights in the loss, word dropout on training batches, and a separate embedding learning rate."""
+    """The Trainer with gru-hf's model card instead of the generic one (`create_model_card`, which
+    `Trainer.push_to_hub` calls too, writes the card data of the Trainer's `ModelCardCallback`), evaluation batches
+    sorted by length, and gru-hf's training-only options: class weights in the loss, word dropout on training
+    batches, and a separate embedding learning rate."""
 
-    model_card_facts: dict | None = None
     class_weights: torch.Tensor | None = None
 
     def training_step(self, model, inputs, num_items_in_batch=None):
@@ -334,12 +335,29 @@ class GRUTrainer(Trainer):
         self.optimizer = optimizer_cls(groups, **optimizer_kwargs)
         return self.optimizer
 
-    def create_model_card(self, *args, **kwargs):
-        if not self.is_world_process_zero() or self.model_card_facts is None:
-            return
-        from .model_card import write_model_card
+    def _get_eval_sampler(self, eval_dataset):
+        # With group_by_length, transformers evaluates through its LengthGroupedSampler, which shuffles with an
+        # unseeded generator: under DDP each process draws its own order, so the shards overlap and some texts are
+        # evaluated twice, others never (seen with 2 processes). A length-sorted order is as fast and the same
+        # everywhere.
+        if self.args.train_sampling_strategy != "group_by_length" or not isinstance(eval_dataset, Dataset):
+            return super()._get_eval_sampler(eval_dataset)
+        return LengthSortedSampler([len(ids) for ids in eval_dataset["input_ids"]])
 
-        write_model_card(self.args.output_dir, self.model_card_facts)
+    @property
+    def model_card_data(self) -> GRUModelCardData | None:
+        for callback in self.callback_handler.callbacks:
+            if isinstance(callback, ModelCardCallback):
+                return callback.card_data
+        return None
+
+    def create_model_card(self, *args, **kwargs):
+        card_data = self.model_card_data
+        if not self.is_world_process_zero() or card_data is None:
+            return
+        from .model_card import write_model_card  # looked up at call time: a test records the call
+
+        write_model_card(self.args.output_dir, card_data)
 
 
 @dataclass
@@ -376,9 +394,10 @@ def train(
     check_class_weight(training_args, labels)
     data = prepare_data(model_args, data_args, raw, labels, resume)
     model, coverage = build_model(model_args, data, seed=training_args.seed)
+    card = model_card_data(data_args, training_args, raw)
+    callbacks = [*(callbacks or []), ModelCardCallback(card, model_args, data_args)]
     trainer = build_trainer(model, job_arguments(training_args, labels.problem_type), data, callbacks)
     train_result = trainer.train(resume_from_checkpoint=resume)
-    log_history = list(trainer.state.log_history)  # the run itself, without the final evaluations below
     trainer.save_model()
     results, confusion = evaluate_splits(trainer, data)
     results["train_runtime_s"] = round(train_result.metrics.get("train_runtime", 0.0), 2)
@@ -388,15 +407,8 @@ def train(
         }
     if search is not None:
         results["search"] = search
-    if coverage is not None:
-        results["glove"] = {
-            **coverage.as_dict(),
-            "frozen": model_args.freeze_embeddings,
-            "extra_words": data.extra_words,
-        }
-    save_and_publish(
-        trainer, model_args, data_args, training_args, data, results, confusion, coverage, start, log_history
-    )
+    record_results(card, results, confusion, coverage, model_args, data, start)
+    save_and_publish(trainer, training_args, results)
     return results
 
 
@@ -526,12 +538,24 @@ def build_model(model_args: ModelArguments, data: JobData, seed: int):
         model_args.glove,
         dim=config.embedding_dim,
         init=model.get_input_embeddings().weight.detach().numpy(),
+        token_counts=training_token_counts(data),
         special_tokens=[PAD_TOKEN, UNK_TOKEN],
         vectors=data.vectors,
     )
     model.load_pretrained_embeddings(matrix, freeze=model_args.freeze_embeddings)
     logger.info(coverage.summary())
     return model, coverage
+
+
+def training_token_counts(data: JobData) -> dict[str, int] | None:
+    """How often each token occurs in the tokenised training split (None for a stream), for the vectors' coverage
+    of running tokens."""
+    train = data.tokenized["train"]
+    if not isinstance(train, Dataset):
+        return None
+    counts = np.bincount(np.concatenate([np.asarray(ids) for ids in train["input_ids"]] or [[]]).astype(np.int64))
+    vocab = data.tokenizer.get_vocab()
+    return {token: int(counts[i]) for token, i in vocab.items() if i < len(counts) and counts[i]}
 
 
 def job_arguments(training_args: GRUTrainingArguments, problem_type: str) -> GRUTrainingArguments:
@@ -587,27 +611,24 @@ def evaluate_splits(trainer: Trainer, data: JobData) -> tuple[dict, dict | None]
     return results, confusion
 
 
-def save_and_publish(
-    trainer, model_args, data_args, training_args, data, results, confusion, coverage, start, log_history
-) -> None:
-    """Main process only: results.json, the model card, and the Hub push when asked for."""
+def record_results(card, results: dict, confusion: dict | None, coverage, model_args, data: JobData, start: float):
+    """Add what evaluation found to results.json's dict and to the card: test metrics, confusion, vectors."""
+    if coverage is not None:
+        frozen = model_args.freeze_embeddings
+        results["glove"] = {**coverage.as_dict(), "frozen": frozen, "extra_words": data.extra_words}
+        card.vectors = VectorsFacts(coverage, frozen=frozen, extra_words=data.extra_words)
+    card.test_metrics = metric_values(results.get("test"), "test_")
+    card.confusion = Confusion(**confusion) if confusion else None
+    card.total_runtime_s = round(time.time() - start, 1)
+
+
+def save_and_publish(trainer: Trainer, training_args: TrainingArguments, results: dict) -> None:
+    """Main process only: results.json, the model card (`trainer.create_model_card`), and the Hub push when asked
+    for."""
     if not trainer.is_world_process_zero():
         return
     with open(os.path.join(training_args.output_dir, "results.json"), "w", encoding="utf-8") as f:
         json.dump(results, f, indent=2, sort_keys=True)
-    trainer.model_card_facts = model_card_facts(
-        model_args,
-        data_args,
-        trainer.args,  # as run: with the metric chosen for the problem type
-        trainer.model.config,
-        data.raw,
-        results,
-        trainer,
-        confusion,
-        coverage,
-        start,
-        log_history,
-    )
     trainer.create_model_card()
     if training_args.push_to_hub:
         from .hub import push_directory
@@ -620,63 +641,26 @@ def save_and_publish(
         )
 
 
-def model_card_facts(
-    model_args, data_args, training_args, config, raw, results, trainer, confusion, coverage, start, log_history
-):
-    dataset_name = data_args.dataset_name or (
-        os.path.basename(data_args.train_file) if data_args.train_file else "bbc_news"
+def model_card_data(data_args: DataArguments, training_args: TrainingArguments, raw: DatasetDict) -> GRUModelCardData:
+    """The card facts known before training: names, dataset, command line, hardware, license. The Trainer's
+    `ModelCardCallback` adds the training facts; `train` adds the test results and vectors after evaluation."""
+    default_name = os.path.basename(data_args.train_file) if data_args.train_file else "bbc_news"
+    dataset = DatasetFacts(
+        name=data_args.dataset_name or default_name,
+        hub_id=data_args.dataset_name,
+        config=data_args.dataset_config_name,
+        splits={split: len(data) if isinstance(data, Dataset) else None for split, data in raw.items()},
+        text_column=data_args.text_column or "text",
+        label_column=data_args.label_column or "label",
     )
-    return {
-        "model_id": training_args.hub_model_id or os.path.basename(os.path.abspath(training_args.output_dir)),
-        "dataset": {
-            "name": dataset_name,
-            "config": data_args.dataset_config_name,
-            "hub_id": data_args.dataset_name,
-            "splits": {split: len(data) if isinstance(data, Dataset) else "streamed" for split, data in raw.items()},
-            "text_column": data_args.text_column or "text",
-            "label_column": data_args.label_column or "label",
-        },
-        "problem_type": config.problem_type,
-        "id2label": dict(config.id2label),
-        "test_metrics": metric_values(results.get("test"), "test_"),
-        "validation_metrics": metric_values(results.get("validation"), "eval_"),
-        "hyperparameters": {
-            "model": {k: v for k, v in config.to_diff_dict().items() if k not in {"auto_map", "id2label", "label2id"}},
-            "tokenizer": {
-                "vocab_size": model_args.vocab_size,
-                "min_frequency": model_args.min_frequency,
-                "lowercase": model_args.lowercase,
-                "max_seq_length": model_args.max_seq_length,
-            },
-            "training": {
-                k: (v if isinstance(v, (int, float, str, bool, type(None))) else str(v))
-                for k, v in training_args.to_dict().items()
-                if "token" not in k
-            },
-        },
-        "non_default_hyperparameters": {
-            k: v for k, v in non_default_arguments(model_args, data_args, training_args).items() if "token" not in k
-        },
-        "glove": (
-            {
-                **coverage.as_dict(),
-                "summary": coverage.summary(),
-                "frozen": model_args.freeze_embeddings,
-                "extra_words": results["glove"]["extra_words"],
-            }
-            if coverage is not None
-            else None
-        ),
-        "log_history": log_history,
-        "confusion": confusion,
-        "num_parameters": sum(p.numel() for p in trainer.model.parameters()),
-        "train_runtime_s": results.get("train_runtime_s"),
-        "total_runtime_s": round(time.time() - start, 1),
-        "hardware": hardware_description(),
-        "command": command_line(),
-        "hub_model_id": training_args.hub_model_id,
-        "license": "apache-2.0",
-    }
+    return GRUModelCardData(
+        model_name=os.path.basename(os.path.abspath(training_args.output_dir)),
+        hub_model_id=training_args.hub_model_id,
+        license="apache-2.0",
+        dataset=dataset,
+        hardware=hardware_description(),
+        command=command_line(),
+    )
 
 
 def command_line() -> str:
@@ -703,6 +687,7 @@ __all__ = [
     "evaluate_splits",
     "job_arguments",
     "load_splits",
+    "model_card_data",
     "prepare_data",
     "prepare_output_dir",
     "save_and_publish",

@@ -1139,7 +1139,7 @@ def fmt(value, digits=2) -> str:
     return str(value)
 
 
-def markdown(results: dict) -> str:
+def markdown(results: dict) -> str:  # noqa: C901  the whole report renderer; to move into the benchmark package
     lines = ["# gru-hf benchmark", ""]
     m = results["machine"]
     lines += [

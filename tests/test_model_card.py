@@ -1,11 +1,28 @@
 """Tests of the Hub model card: front matter, body sections, plots, and the cards of every problem type."""
 
+import dataclasses
 import sys
 
+import conftest
 import pytest
+import torch
 import yaml
 
-from gru_hf.model_card import plot_confusion_matrix, plot_training_curves, write_model_card
+from gru_hf.configuration_gru import GRUConfig
+from gru_hf.model_card import (
+    Confusion,
+    DatasetFacts,
+    GRUModelCardData,
+    ModelCardCallback,
+    SearchFacts,
+    SearchTrial,
+    TeacherFacts,
+    VectorsFacts,
+    plot_confusion_matrix,
+    plot_training_curves,
+    write_model_card,
+)
+from gru_hf.vectors import VectorCoverage
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 LABELS = ["business", "entertainment", "politics", "sport", "tech"]
@@ -36,52 +53,61 @@ def log_history():
     return history
 
 
-def single_label_facts(**overrides):
-    facts = {
-        "model_id": "user/gru-hf-bbc-news",
-        "dataset": {
-            "name": "bbc_news",
-            "config": None,
-            "hub_id": None,
-            "splits": {"train": 1557, "validation": 334, "test": 334},
-            "text_column": "text",
-            "label_column": "label",
-        },
-        "problem_type": "single_label_classification",
-        "id2label": dict(enumerate(LABELS)),
-        "test_metrics": {"accuracy": 0.9731, "f1_macro": 0.96217},
-        "validation_metrics": {"accuracy": 0.9438, "f1_macro": 0.9401},
-        "hyperparameters": {
-            "model": {"vocab_size": 20000, "embedding_dim": 50, "hidden_size": 128, "pooling": "max"},
+def single_label_card(**overrides):
+    card = GRUModelCardData(
+        model_name="gru-hf-bbc-news",
+        config=GRUConfig(
+            vocab_size=20000,
+            embedding_dim=50,
+            hidden_size=128,
+            pooling="max",
+            id2label=dict(enumerate(LABELS)),
+            problem_type="single_label_classification",
+        ),
+        dataset=DatasetFacts(
+            name="bbc_news",
+            splits={"train": 1557, "validation": 334, "test": 334},
+            text_column="text",
+            label_column="label",
+        ),
+        test_metrics={"accuracy": 0.9731, "f1_macro": 0.96217},
+        validation_metrics={"accuracy": 0.9438, "f1_macro": 0.9401},
+        hyperparameters={
             "training": {"learning_rate": 0.001, "num_train_epochs": 2.0, "per_device_train_batch_size": 32},
             "tokenizer": {"vocab_size": 20000, "min_frequency": 2, "lowercase": False, "max_seq_length": 512},
         },
-        "non_default_hyperparameters": {"learning_rate": 0.001, "num_train_epochs": 2.0, "glove": "6B.50d"},
-        "glove": {
-            "source": "glove.6B.50d.txt",
-            "found_exact": 15234,
-            "found_lower": 2101,
-            "vocab_size": 20000,
-            "missing": 2665,
-            "token_coverage": 0.9812,
-            "frozen": False,
-            "summary": "GloVe: 17,335 of 20,000 words found",
-        },
-        "log_history": log_history(),
-        "confusion": {
-            "labels": LABELS,
-            "y_true": [0, 0, 1, 2, 2, 3, 3, 4, 4, 4],
-            "y_pred": [0, 1, 1, 2, 2, 3, 3, 4, 4, 0],
-        },
-        "num_parameters": 1234567,
-        "train_runtime_s": 61.5,
-        "hardware": "2 CPU cores (Intel Xeon)",
-        "command": "gru-hf train --glove 6B.50d --num_train_epochs 2",
-        "hub_model_id": "user/gru-hf-bbc-news",
-        "license": "apache-2.0",
-    }
-    facts.update(overrides)
-    return facts
+        non_default_hyperparameters={"learning_rate": 0.001, "num_train_epochs": 2.0, "glove": "6B.50d"},
+        vectors=VectorsFacts(
+            coverage=VectorCoverage(
+                vocab_size=20000,
+                found_exact=15234,
+                found_lower=2101,
+                missing=2665,
+                token_coverage=0.9812,
+                source="glove.6B.50d.txt",
+                dim=50,
+            ),
+            frozen=False,
+        ),
+        log_history=log_history(),
+        confusion=Confusion(
+            labels=LABELS,
+            y_true=[0, 0, 1, 2, 2, 3, 3, 4, 4, 4],
+            y_pred=[0, 1, 1, 2, 2, 3, 3, 4, 4, 0],
+        ),
+        num_parameters=1234567,
+        train_runtime_s=61.5,
+        hardware="2 CPU cores (Intel Xeon)",
+        command="gru-hf train --glove 6B.50d --num_train_epochs 2",
+        hub_model_id="user/gru-hf-bbc-news",
+        license="apache-2.0",
+    )
+    return dataclasses.replace(card, **overrides)
+
+
+def with_config(card, **changes):
+    """The card with its config's `problem_type` / `id2label` changed."""
+    return dataclasses.replace(card, config=GRUConfig(**{**card.config.to_dict(), **changes}))
 
 
 def split_card(path):
@@ -92,8 +118,9 @@ def split_card(path):
 
 
 def test_front_matter(tmp_path):
-    facts = single_label_facts(dataset={**single_label_facts()["dataset"], "hub_id": "SetFit/bbc-news"})
-    metadata, _ = split_card(write_model_card(tmp_path, facts))
+    card = single_label_card()
+    card.dataset.hub_id = "SetFit/bbc-news"
+    metadata, _ = split_card(write_model_card(tmp_path, card))
     assert set(metadata) == {"library_name", "pipeline_tag", "tags", "license", "datasets", "metrics", "model-index"}
     assert metadata["library_name"] == "transformers"
     assert metadata["pipeline_tag"] == "text-classification"
@@ -113,9 +140,9 @@ def test_front_matter(tmp_path):
 
 
 def test_front_matter_without_hub_dataset_or_license(tmp_path):
-    facts = single_label_facts(license=None)
-    facts["dataset"]["config"] = "default"
-    metadata, body = split_card(write_model_card(tmp_path, facts))
+    card = single_label_card(license=None)
+    card.dataset.config = "default"
+    metadata, body = split_card(write_model_card(tmp_path, card))
     assert "datasets" not in metadata and "license" not in metadata
     dataset = metadata["model-index"][0]["results"][0]["dataset"]
     assert dataset == {"name": "bbc_news", "type": "bbc_news", "config": "default", "split": "test"}
@@ -123,7 +150,7 @@ def test_front_matter_without_hub_dataset_or_license(tmp_path):
 
 
 def test_body(tmp_path):
-    _, body = split_card(write_model_card(tmp_path, single_label_facts()))
+    _, body = split_card(write_model_card(tmp_path, single_label_card()))
     # Description and architecture.
     assert "# user/gru-hf-bbc-news" in body
     architecture = "1-layer bidirectional GRU, 128 units per direction, max pooling, 50-d embeddings"
@@ -157,8 +184,8 @@ def test_body(tmp_path):
 
 
 def test_no_glove_and_missing_facts(tmp_path):
-    facts = {"model_id": "gru-hf-mine", "problem_type": "single_label_classification", "id2label": {0: "a", 1: "b"}}
-    metadata, body = split_card(write_model_card(tmp_path, facts))
+    config = GRUConfig(problem_type="single_label_classification", id2label={0: "a", 1: "b"})
+    metadata, body = split_card(write_model_card(tmp_path, GRUModelCardData(model_name="gru-hf-mine", config=config)))
     assert set(metadata) == {"library_name", "pipeline_tag", "tags"}
     assert "GloVe" not in body and "Pretrained vectors" not in body
     assert 'model="gru-hf-mine"' in body
@@ -170,7 +197,7 @@ def test_no_glove_and_missing_facts(tmp_path):
 
 def test_plots_embedded(tmp_path):
     pytest.importorskip("matplotlib")
-    _, body = split_card(write_model_card(tmp_path, single_label_facts()))
+    _, body = split_card(write_model_card(tmp_path, single_label_card()))
     assert "![Confusion matrix on the test split](confusion_matrix.png)" in body
     assert "(training_curves.png)" in body
     for name in ("confusion_matrix.png", "training_curves.png"):
@@ -195,7 +222,7 @@ def test_without_matplotlib(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     assert not plot_training_curves(log_history(), tmp_path / "curves.png")
     assert not plot_confusion_matrix(LABELS, [0], [0], tmp_path / "cm.png")
-    _, body = split_card(write_model_card(tmp_path, single_label_facts()))
+    _, body = split_card(write_model_card(tmp_path, single_label_card()))
     assert "matplotlib is not installed" in body
     assert ".png)" not in body
     assert not list(tmp_path.glob("*.png"))
@@ -207,16 +234,15 @@ def test_regression(tmp_path):
         {"loss": 2.5, "epoch": 1.0, "step": 10},
         {"eval_loss": 1.5, "eval_mse": 1.5, "eval_rmse": 1.2247, "eval_pearsonr": 0.61, "epoch": 1.0, "step": 10},
     ]
-    facts = single_label_facts(
-        problem_type="regression",
-        id2label={0: "LABEL_0"},
+    card = single_label_card(
         test_metrics={"mse": 1.4, "rmse": 1.1832, "pearsonr": 0.63},
         validation_metrics={"mse": 1.5, "rmse": 1.2247, "pearsonr": 0.61},
         log_history=history,
         confusion=None,
-        glove=None,
+        vectors=None,
     )
-    metadata, body = split_card(write_model_card(tmp_path, facts))
+    card = with_config(card, problem_type="regression", id2label={0: "LABEL_0"})
+    metadata, body = split_card(write_model_card(tmp_path, card))
     assert metadata["metrics"] == ["mse", "rmse", "pearsonr"]
     metrics = metadata["model-index"][0]["results"][0]["metrics"]
     assert [(m["type"], m["value"]) for m in metrics] == [("mse", 1.4), ("rmse", 1.1832), ("pearsonr", 0.63)]
@@ -228,13 +254,13 @@ def test_regression(tmp_path):
 
 
 def test_multi_label(tmp_path):
-    facts = single_label_facts(
-        problem_type="multi_label_classification",
+    card = single_label_card(
         test_metrics={"f1_micro": 0.81, "f1_macro": 0.7512, "accuracy": 0.55},
         validation_metrics={},
-        confusion={"labels": LABELS, "y_true": [0], "y_pred": [0]},  # ignored: no confusion matrix for multi-label
+        confusion=Confusion(labels=LABELS, y_true=[0], y_pred=[0]),  # ignored: no confusion matrix for multi-label
     )
-    metadata, body = split_card(write_model_card(tmp_path, facts))
+    card = with_config(card, problem_type="multi_label_classification")
+    metadata, body = split_card(write_model_card(tmp_path, card))
     assert metadata["metrics"] == ["f1", "accuracy"]
     metrics = metadata["model-index"][0]["results"][0]["metrics"]
     assert metrics[0] == {"type": "f1", "value": 0.81, "name": "F1 (micro)", "args": {"average": "micro"}}
@@ -245,4 +271,156 @@ def test_multi_label(tmp_path):
 
 def test_requires_core_facts(tmp_path):
     with pytest.raises(ValueError, match="problem_type"):
-        write_model_card(tmp_path, {"model_id": "m", "id2label": {0: "a"}})
+        write_model_card(tmp_path, GRUModelCardData(model_name="m", config=GRUConfig(id2label={0: "a"})))
+
+
+def test_teacher_and_search_sections(tmp_path):
+    teacher = TeacherFacts(
+        name="bert-base-uncased-bbc",
+        test_metrics={"accuracy": 0.9820, "f1_macro": 0.9811},
+        agreement=0.9612,
+        transfer_set_size=25000,
+        speedup=41.37,
+    )
+    search = SearchFacts(
+        metric="eval_f1_macro",
+        direction="maximize",
+        trials=[
+            SearchTrial(0, {"learning_rate": 0.002, "hidden_size": 128}, 0.91),
+            SearchTrial(1, {"learning_rate": 0.01, "hidden_size": 256}, 0.9342),
+            SearchTrial(2, {"learning_rate": 0.1, "hidden_size": 64}, None),
+        ],
+        chosen={"learning_rate": 0.01, "hidden_size": 256},
+    )
+    _, body = split_card(write_model_card(tmp_path, single_label_card(teacher=teacher, search=search)))
+    assert "## Distillation" in body
+    assert "Distilled from the teacher `bert-base-uncased-bbc` on a transfer set of 25,000 texts." in body
+    assert "- **Agreement with the teacher on the test split:** 96.12%" in body
+    assert "- **Speed-up over the teacher:** 41.4x" in body
+    assert "| Metric | Teacher (test) | This model (test) |" in body
+    assert "| Accuracy | 0.9820 | 0.9731 |" in body
+    assert "## Hyperparameter search" in body
+    assert "3 trials (2 completed), maximising `eval_f1_macro`; best score 0.9342." in body
+    chosen = body.split("Chosen values:", 1)[1].split("<details>", 1)[0]
+    assert "| `learning_rate` | `0.01` |" in chosen and "| `hidden_size` | `256` |" in chosen
+    assert "| Trial | Score | `learning_rate` | `hidden_size` |" in body
+    assert "| 2 | - | `0.1` | `64` |" in body
+    # The sections sit between the evaluation and the training sections.
+    assert body.index("## Evaluation") < body.index("## Distillation") < body.index("## Hyperparameter search")
+    assert body.index("## Hyperparameter search") < body.index("## Training")
+
+    _, plain = split_card(write_model_card(tmp_path / "plain", single_label_card()))
+    assert "Distillation" not in plain and "Hyperparameter search" not in plain and "teacher" not in plain
+
+
+def test_search_minimising_best_score():
+    trials = [SearchTrial(0, {"x": 1}, 0.5), SearchTrial(1, {"x": 2}, 0.25), SearchTrial(2, {"x": 3}, None)]
+    assert SearchFacts("eval_mse", "minimize", trials, {"x": 2}).best_score == 0.25
+    assert SearchFacts("eval_f1", "maximize", trials, {"x": 1}).best_score == 0.5
+    assert SearchFacts("eval_f1", "maximize", trials[2:], {}).best_score is None
+
+
+def tiny_trainer(tmp_path, card, tokenizer, **overrides):
+    from datasets import Dataset
+    from transformers import DataCollatorWithPadding
+
+    from gru_hf.metrics import build_compute_metrics
+    from gru_hf.modeling_gru import GRUForSequenceClassification
+    from gru_hf.training import GRUTrainer, GRUTrainingArguments, ModelArguments
+
+    texts, labels = conftest.TEXTS, conftest.LABELS
+    dataset = Dataset.from_dict({"text": texts, "label": labels}).map(
+        lambda batch: tokenizer(batch["text"], truncation=True), batched=True, remove_columns=["text"]
+    )
+    config = conftest.tiny_config(tokenizer, id2label={0: "neg", 1: "pos"}, problem_type="single_label_classification")
+    values = dict(
+        output_dir=str(tmp_path / "out"),
+        num_train_epochs=2,
+        per_device_train_batch_size=4,
+        learning_rate=0.01,
+        save_strategy="no",
+        load_best_model_at_end=False,
+        metric_for_best_model="f1_macro",
+        logging_steps=1,
+        disable_tqdm=True,
+        use_cpu=True,
+        report_to="none",
+    )
+    args = GRUTrainingArguments(**{**values, **overrides})
+    torch.manual_seed(0)
+    callback = ModelCardCallback(card, ModelArguments(hidden_size=12, lowercase=False))
+    return GRUTrainer(
+        model=GRUForSequenceClassification(config),
+        args=args,
+        train_dataset=dataset,
+        eval_dataset=dataset,
+        processing_class=tokenizer,
+        data_collator=DataCollatorWithPadding(tokenizer),
+        compute_metrics=build_compute_metrics("single_label_classification", 2),
+        callbacks=[callback],
+    )
+
+
+def test_callback_fills_the_training_facts(tmp_path, tokenizer):
+    card = GRUModelCardData(model_name="tiny")
+    trainer = tiny_trainer(tmp_path, card, tokenizer)
+    # When the Trainer is built: config, parameters, hyperparameters, the changed ones.
+    assert card.config is trainer.model.config
+    assert card.num_parameters == sum(p.numel() for p in trainer.model.parameters())
+    assert card.hyperparameters["training"]["learning_rate"] == 0.01
+    assert card.hyperparameters["tokenizer"] == {
+        "vocab_size": 30000,
+        "min_frequency": 2,
+        "lowercase": False,
+        "max_seq_length": 256,
+    }
+    assert not any("token" in key for key in card.hyperparameters["training"])  # hub_token never reaches a card
+    changed = card.non_default_hyperparameters
+    assert changed["learning_rate"] == 0.01 and changed["num_train_epochs"] == 2
+    assert changed["hidden_size"] == 12 and changed["lowercase"] is False
+    assert "per_device_eval_batch_size" not in changed and "output_dir" not in changed
+    # Building the default arguments to compare with left the Trainer's accelerate state intact.
+    trainer.train()
+    # While training: the run's log (two epochs of two steps, an evaluation per epoch, the summary) and runtime.
+    assert card.log_history == trainer.state.log_history
+    assert [e["epoch"] for e in card.log_history if "eval_loss" in e] == [1.0, 2.0]
+    assert card.train_runtime_s == round(trainer.state.log_history[-1]["train_runtime"], 2)
+    assert set(card.validation_metrics) == {"accuracy", "f1_macro"}
+    # After training: evaluations update the validation metrics, never the log; a test prefix is no validation.
+    logged = len(card.log_history)
+    final = trainer.evaluate()
+    assert card.validation_metrics == {"accuracy": final["eval_accuracy"], "f1_macro": final["eval_f1_macro"]}
+    trainer.evaluate(metric_key_prefix="test")
+    assert card.validation_metrics["accuracy"] == final["eval_accuracy"] and len(card.log_history) == logged
+    # GRUTrainer.create_model_card writes this card, not the Trainer's generic one.
+    trainer.create_model_card()
+    _, body = split_card(tmp_path / "out" / "README.md")
+    assert body.lstrip().startswith("# tiny\n")
+    assert "| `hidden_size` | `12` |" in body.split("<details>")[0]
+    assert "| 2 | 4 |" in body  # the training log's second evaluation: epoch 2, step 4
+
+
+def test_callback_keeps_the_log_from_before_a_resume():
+    from transformers import TrainerState
+
+    card = GRUModelCardData(model_name="resumed")
+    callback = ModelCardCallback(card)
+    state = TrainerState()
+    callback.on_train_begin(None, state, None)
+    # A resumed run's state is loaded after on_train_begin: its earlier entries only appear at the end.
+    state.log_history = [{"loss": 0.9, "epoch": 1.0, "step": 5}, {"eval_loss": 0.7, "epoch": 1.0, "step": 5}]
+    state.log_history.append({"loss": 0.5, "epoch": 2.0, "step": 10})
+    callback.on_log(None, state, None, logs={"loss": 0.5})
+    assert card.log_history == [{"loss": 0.5, "epoch": 2.0, "step": 10}]
+    callback.on_train_end(None, state, None)
+    assert card.log_history == state.log_history and card.log_history is not state.log_history
+
+
+def test_create_model_card_without_card_data_writes_nothing(tmp_path, tokenizer):
+    trainer = tiny_trainer(tmp_path, GRUModelCardData(model_name="tiny"), tokenizer)
+    trainer.callback_handler.callbacks = [
+        cb for cb in trainer.callback_handler.callbacks if not isinstance(cb, ModelCardCallback)
+    ]
+    assert trainer.model_card_data is None
+    trainer.create_model_card()
+    assert not (tmp_path / "out" / "README.md").exists()

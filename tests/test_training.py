@@ -126,6 +126,8 @@ def test_glove_extra_words_keep_their_vectors(tmp_path, tiny_files):
     assert torch.equal(embeddings[vocab["superb"]], torch.full((8,), 1.0))
     assert torch.equal(embeddings[vocab["dreadful"]], torch.full((8,), 4.0))
     assert results["glove"]["extra_words"] == 2
+    # Of the running training tokens only "good" has a vector ("superb" and "dreadful" never occur in training).
+    assert 0.05 < results["glove"]["token_coverage"] < 0.5
     assert "(2 of them added from the vectors, not seen in training)" in (out / "README.md").read_text()
 
 

@@ -95,7 +95,7 @@ class F1(evaluate.Metric):
             reference_urls=["https://scikit-learn.org/stable/modules/generated/sklearn.metrics.f1_score.html"],
         )
 
-    def _compute(self, predictions, references, average="binary", labels=None, pos_label=1, sample_weight=None):
+    def _compute(self, predictions, references, average="binary", labels=None, pos_label=1, sample_weight=None):  # noqa: C901  one branch per averaging mode, as sklearn's f1_score
         if average not in _AVERAGES:
             raise ValueError(f"average must be one of {_AVERAGES}, got {average!r}.")
         y_pred, y_true = checked_pair(predictions, references)
