@@ -356,6 +356,17 @@ def autotune(model_args, data_args, training_args, callbacks=None) -> dict:
     return results
 
 
+def search_card_facts(record: dict):
+    """The model card's view of a search record: each trial's values and score (None unless completed)."""
+    from .model_card.card_data import SearchFacts, SearchTrial
+
+    trials = [
+        SearchTrial(t["number"], dict(t["params"]), t["value"] if t["state"] == "complete" else None)
+        for t in record["trials"]
+    ]
+    return SearchFacts(record["metric"], record["direction"], trials, dict(record["chosen"]["params"]))
+
+
 def _trial_record(trial, clock: _SearchClock) -> dict:
     return {
         "number": trial.number,
@@ -368,4 +379,11 @@ def _trial_record(trial, clock: _SearchClock) -> dict:
     }
 
 
-__all__ = ["MODEL_PARAMETERS", "TRAINING_PARAMETERS", "autotune", "chosen_arguments", "search_space"]
+__all__ = [
+    "MODEL_PARAMETERS",
+    "TRAINING_PARAMETERS",
+    "autotune",
+    "chosen_arguments",
+    "search_card_facts",
+    "search_space",
+]
