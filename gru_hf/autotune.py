@@ -12,13 +12,15 @@ long as that trial) still fits, a running trial is stopped (recorded as pruned, 
 leave that time, and the first trial must finish within half the budget: otherwise the budget is too small for one
 trial plus its retrain, a clear error naming the time the first trial needed so far. Data preparation (reading,
 tokenising, GloVe) is counted too; the margin over the budget is at most one training step and one evaluation, the
-test evaluation and the retrain's own data preparation.
+test evaluation, the retrain's own data preparation and its model card's plots (measured: a 20 s budget on tiny data
+took 25.8 s in all on a loaded 2-core machine, the card's matplotlib plots about 5 s of it).
 
 Runs in one process: under torchrun (or any multi-process launch) it refuses.
 """
 
 import copy
 import dataclasses
+import gc
 import json
 import logging
 import math
@@ -180,32 +182,40 @@ def _pruner():
     return EvaluationMedianPruner()
 
 
+class _QuietSearchSetup(logging.Filter):
+    """The model's parameters are not TrainingArguments fields: `model_init` applies them, so the Trainer's
+    warning about each of them at every trial says nothing."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not (message.startswith("Trying to set ") and "hyperparameter search" in message)
+
+
 class _SearchClock(TrainerCallback):
     """Tracks each trial's best metric (the objective) and stops trials that would overrun the budget."""
 
     def __init__(self, start: float, budget: float):
         self.start = start
         self.budget = budget
+        self.overhead = 0.0  # the retrain's own data preparation, saving and final evaluations: about preparation
         self.best = None
-        self.trial_start = None
         self.trainer = None
-        self.durations = {}  # trial number -> seconds, completed trials only
         self.first_trial_error = None
 
     def reserve(self) -> float:
-        """Time kept for the retrain: the duration of the best completed trial so far."""
+        """Time kept for the retrain: the duration of the best completed trial so far, and the job's overhead."""
         study = self.trainer._trial.study
         try:
-            best = study.best_trial.number
+            best = study.best_trial
         except ValueError:
-            return 0.0
-        return self.durations.get(best, 0.0)
+            return self.overhead
+        # The whole trial as optuna timed it: the Trainer's set-up around training is a large part of a small one.
+        return best.duration.total_seconds() + self.overhead
 
     def on_train_begin(self, args, state, control, **kwargs):
         import optuna
 
         self.best = None
-        self.trial_start = time.monotonic()
         for callback in self.trainer.callback_handler.callbacks:  # early stopping counts per trial
             if isinstance(callback, EarlyStoppingCallback):
                 callback.early_stopping_patience_counter = 0
@@ -225,7 +235,7 @@ class _SearchClock(TrainerCallback):
         if trial is None:
             return
         if trial.number == 0:
-            if time.monotonic() - self.start > self.budget / 2:
+            if time.monotonic() - self.start > (self.budget - self.overhead) / 2:
                 done, total = state.global_step, state.max_steps
                 self.first_trial_error = (
                     f"--autotune_seconds {self.budget:g} is too small: the first trial (your settings) had done "
@@ -240,11 +250,6 @@ class _SearchClock(TrainerCallback):
             trial.set_user_attr("stopped", f"time budget: stopped at step {state.global_step} of {state.max_steps}")
             trial.study.stop()
             raise optuna.TrialPruned("time budget spent")
-
-    def on_train_end(self, args, state, control, **kwargs):
-        trial = self.trainer._trial
-        if trial is not None and self.trial_start is not None:
-            self.durations[trial.number] = time.monotonic() - self.trial_start
 
 
 def autotune(model_args, data_args, training_args, callbacks=None) -> dict:
@@ -293,6 +298,13 @@ def autotune(model_args, data_args, training_args, callbacks=None) -> dict:
     trainer = build_trainer(None, search_args, data, [*(callbacks or []), clock], model_init=model_init)
     clock.trainer = trainer
     search_start = time.monotonic()
+    clock.overhead = search_start - start + 1.0  # preparing again, plus a second for saving and evaluating
+    quiet = _QuietSearchSetup()
+    logging.getLogger("transformers.trainer").addFilter(quiet)
+    # Each trial ends in accelerate's release_memory, several full gc.collect() passes: over the heap of a loaded
+    # transformers/datasets process they cost ~1 s each, more than a small trial's training. Objects alive now
+    # (the data, the libraries) are left out of those passes; the trials' own garbage is still collected.
+    gc.freeze()
     try:
         trainer.hyperparameter_search(
             hp_space=space,
@@ -312,6 +324,8 @@ def autotune(model_args, data_args, training_args, callbacks=None) -> dict:
             raise ValueError(clock.first_trial_error) from error
         raise
     finally:
+        logging.getLogger("transformers.trainer").removeFilter(quiet)
+        gc.unfreeze()
         shutil.rmtree(trials_dir, ignore_errors=True)
     if clock.first_trial_error:
         raise ValueError(clock.first_trial_error)
@@ -342,6 +356,17 @@ def autotune(model_args, data_args, training_args, callbacks=None) -> dict:
     return results
 
 
+def search_card_facts(record: dict):
+    """The model card's view of a search record: each trial's values and score (None unless completed)."""
+    from .model_card.card_data import SearchFacts, SearchTrial
+
+    trials = [
+        SearchTrial(t["number"], dict(t["params"]), t["value"] if t["state"] == "complete" else None)
+        for t in record["trials"]
+    ]
+    return SearchFacts(record["metric"], record["direction"], trials, dict(record["chosen"]["params"]))
+
+
 def _trial_record(trial, clock: _SearchClock) -> dict:
     return {
         "number": trial.number,
@@ -354,4 +379,11 @@ def _trial_record(trial, clock: _SearchClock) -> dict:
     }
 
 
-__all__ = ["MODEL_PARAMETERS", "TRAINING_PARAMETERS", "autotune", "chosen_arguments", "search_space"]
+__all__ = [
+    "MODEL_PARAMETERS",
+    "TRAINING_PARAMETERS",
+    "autotune",
+    "chosen_arguments",
+    "search_card_facts",
+    "search_space",
+]

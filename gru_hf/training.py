@@ -406,7 +406,10 @@ def train(
             data.labels.id2label[i]: round(float(w), 6) for i, w in enumerate(trainer.class_weights.tolist())
         }
     if search is not None:
+        from .autotune import search_card_facts
+
         results["search"] = search
+        card.search = search_card_facts(search)
     record_results(card, results, confusion, coverage, model_args, data, start)
     save_and_publish(trainer, training_args, results)
     return results
