@@ -172,3 +172,17 @@ def test_predict_onnx_cli(tiny_model_dir, capsys):
     ]
     assert main(["predict", str(tiny_model_dir), "a good film", "--quantized"]) == 0
     assert capsys.readouterr().out.endswith("\ta good film\n")
+
+
+def test_truncated_weights_error_names_the_file(tiny_model_dir):
+    from transformers import AutoModelForSequenceClassification
+
+    weights = tiny_model_dir / "model.safetensors"
+    data = weights.read_bytes()
+    for cut in (4, 40, len(data) - 10):
+        weights.write_bytes(data[:cut])
+        with pytest.raises(OSError, match=r"model\.safetensors is truncated or corrupt") as info:
+            AutoModelForSequenceClassification.from_pretrained(tiny_model_dir)
+        assert str(weights) in str(info.value) and "\n" not in str(info.value)
+    weights.write_bytes(data)
+    assert AutoModelForSequenceClassification.from_pretrained(tiny_model_dir).config.model_type == "gru_hf"
