@@ -20,6 +20,45 @@ GRUConfig.register_for_auto_class("AutoConfig")
 GRUModel.register_for_auto_class("AutoModel")
 GRUForSequenceClassification.register_for_auto_class("AutoModelForSequenceClassification")
 
+
+def _check_safetensors_header(path: str) -> None:
+    """Raise a one-line `OSError` naming `path` when its safetensors header (8-byte little-endian length, then
+    that many bytes of JSON whose offsets must lie inside the file) is truncated or corrupt."""
+    import json
+    import os
+
+    size = os.path.getsize(path)
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+            if len(head) < 8:
+                raise ValueError("shorter than the 8-byte header length")
+            length = int.from_bytes(head, "little")
+            if length > size - 8:
+                raise ValueError(f"header of {length} bytes, but the file has {size} bytes")
+            header = json.loads(f.read(length))
+        end = max((int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"), default=0)
+        if 8 + length + end > size:
+            raise ValueError(f"tensors end at byte {8 + length + end}, but the file has {size} bytes")
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError) as err:
+        raise OSError(f"{path} is truncated or corrupt: {err}") from None
+
+
+_from_pretrained = GRUPreTrainedModel.from_pretrained.__func__
+
+
+def _checked_from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
+    import os
+
+    weights = os.path.join(str(pretrained_model_name_or_path), "model.safetensors")
+    if os.path.isfile(weights):
+        _check_safetensors_header(weights)
+    return _from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs)
+
+
+# Loading a local directory with a damaged model.safetensors names the file (safetensors' own error does not).
+GRUPreTrainedModel.from_pretrained = classmethod(_checked_from_pretrained)
+
 __all__ = [
     "GRUConfig",
     "GRUForSequenceClassification",

@@ -1,8 +1,9 @@
-"""The `gru-hf` command: `train`, `predict`, `push` and `quickstart`.
+"""The `gru-hf` command: `train`, `predict`, `push`, `export` and `quickstart`.
 
     gru-hf train [--option value ...] | gru-hf train config.yaml
-    gru-hf predict MODEL [TEXT ...] [--file PATH] [--jsonl] [--top_k K] [--batch_size N]
+    gru-hf predict MODEL [TEXT ...] [--file PATH] [--jsonl] [--top_k K] [--batch_size N] [--onnx | --quantized]
     gru-hf push DIR REPO_ID [--private] [--token TOKEN]
+    gru-hf export DIR [--quantize int8] [--opset N]
     gru-hf quickstart [--output_dir DIR]
 
 `gru-hf train --help` lists every training option (model, data and `TrainingArguments`).
@@ -87,6 +88,9 @@ def predict_main(argv: list[str]) -> None:
     parser.add_argument("--top_k", type=int, default=1, help="labels per text (0: all)")
     parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--revision", default=None, help="Hub revision (branch, tag or commit)")
+    parser.add_argument("--onnx", action="store_true", help="run DIR/onnx/model.onnx with onnxruntime (no torch)")
+    parser.add_argument("--quantized", action="store_true", help="run DIR/onnx/model_quantized.onnx (int8)")
+    parser.add_argument("--progress", action="store_true", help="show transformers' progress bars")
     args = parser.parse_args(argv)
     if os.path.isdir(args.model):
         from .model_dir import check_model_directory
@@ -94,12 +98,13 @@ def predict_main(argv: list[str]) -> None:
         check_model_directory(args.model)
     texts = read_texts(args)
 
-    from transformers import pipeline
+    if args.onnx or args.quantized:
+        from .onnx import OnnxClassifier
 
-    from . import GRUConfig  # noqa: F401  (registers the Auto classes)
-
-    classifier = pipeline("text-classification", model=args.model, revision=args.revision, trust_remote_code=False)
-    results = classifier(texts, top_k=args.top_k or None, batch_size=args.batch_size, truncation=True)
+        classifier = OnnxClassifier.from_pretrained(args.model, quantized=args.quantized)
+        results = classifier(texts, top_k=args.top_k or None, batch_size=args.batch_size)
+    else:
+        results = _pipeline_predict(args, texts)
     for text, result in zip(texts, results):
         labels = result if isinstance(result, list) else [result]
         if args.jsonl:
@@ -109,6 +114,47 @@ def predict_main(argv: list[str]) -> None:
             print(json.dumps(record, ensure_ascii=False))
         else:
             print("\t".join([*(f"{d['label']}\t{d['score']:.4f}" for d in labels), text]))
+
+
+def _pipeline_predict(args, texts: list[str]) -> list:
+    if not args.progress:
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    import torch
+    from transformers import pipeline
+    from transformers.utils import logging as hf_logging
+
+    from . import GRUConfig  # noqa: F401  (registers the Auto classes)
+
+    if not args.progress:
+        hf_logging.disable_progress_bar()
+    classifier = pipeline("text-classification", model=args.model, revision=args.revision, trust_remote_code=False)
+    # Length-sorted batches pad little; results go back in the caller's order.
+    lengths = [len(t) for t in texts]
+    order = sorted(range(len(texts)), key=lengths.__getitem__)
+    with torch.inference_mode():
+        ranked = classifier(
+            [texts[i] for i in order], top_k=args.top_k or None, batch_size=args.batch_size, truncation=True
+        )
+    results = [None] * len(texts)
+    for i, result in zip(order, ranked):
+        results[i] = result
+    return results
+
+
+def export_main(argv: list[str]) -> None:
+    from .onnx import DEFAULT_OPSET, QUANTIZE_MODES
+
+    parser = argparse.ArgumentParser(prog="gru-hf export", description="Export a gru-hf model to ONNX.")
+    parser.add_argument("directory", help="a saved gru-hf model directory; writes DIR/onnx/model.onnx")
+    parser.add_argument(
+        "--quantize", default=None, help=f"also write model_quantized.onnx ({', '.join(QUANTIZE_MODES)})"
+    )
+    parser.add_argument("--opset", type=int, default=DEFAULT_OPSET)
+    args = parser.parse_args(argv)
+    from .onnx import export
+
+    for path in export(args.directory, quantize=args.quantize, opset=args.opset).values():
+        print(path)
 
 
 def push_main(argv: list[str]) -> None:
@@ -154,16 +200,24 @@ def quickstart_main(argv: list[str]) -> None:
 
 
 COMMANDS = {"train": train_main, "predict": predict_main, "push": push_main, "quickstart": quickstart_main}
+COMMANDS["export"] = export_main
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in {"-h", "--help"} or argv[0] not in COMMANDS:
-        print(__doc__.strip())
+        try:
+            print(__doc__.strip(), flush=True)
+        except BrokenPipeError:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0 if not argv or argv[0] in {"-h", "--help"} else 2
     command, rest = argv[0], argv[1:]
     try:
         COMMANDS[command](rest)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `gru-hf ... | head`: the reader left; no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except USER_ERRORS as err:
         if os.environ.get("GRU_HF_DEBUG"):
             raise

@@ -4,8 +4,28 @@ import os
 
 from .model_dir import check_model_directory, validate_model_directory  # noqa: F401  (validate_*: old import path)
 
-# Training leftovers that are not part of the model.
-IGNORE_PATTERNS = ["checkpoint-*", "checkpoint-*/**", "runs/**", "*.tmp", ".*"]
+# Pickles never leave the machine: loading one runs arbitrary code (the Trainer writes training_args.bin).
+PICKLE_PATTERNS = ["*.bin", "*.pt", "*.pkl", "*.pth", "*.pickle"]
+# Training leftovers that are not part of the model, and pickles.
+IGNORE_PATTERNS = ["checkpoint-*", "checkpoint-*/**", "runs/**", "*.tmp", ".*", *PICKLE_PATTERNS]
+
+
+def write_training_arguments_json(path: str | os.PathLike) -> str | None:
+    """Write `training_args.json` (JSON, safe to share) next to the Trainer's `training_args.bin` (a pickle, never
+    pushed). The pickle is our own training job's file on this machine. Returns the JSON path, or None."""
+    pickled = os.path.join(path, "training_args.bin")
+    target = os.path.join(path, "training_args.json")
+    if not os.path.isfile(pickled) or os.path.isfile(target):
+        return target if os.path.isfile(target) else None
+    import torch
+
+    arguments = torch.load(pickled, weights_only=False)
+    text = arguments.to_json_string() if hasattr(arguments, "to_json_string") else None
+    if text is None:
+        return None
+    with open(target, "w", encoding="utf-8") as f:
+        f.write(text)
+    return target
 
 
 class PushError(ValueError):
@@ -19,12 +39,14 @@ def push_directory(
     private: bool | None = None,
     commit_message: str = "Upload gru-hf model",
 ) -> str:
-    """Upload weights, config, tokenizer, code files, model card and pictures of `path` to the model repo `repo_id`
-    (created if needed); checkpoints are left out. Returns the commit URL."""
+    """Upload weights, config, tokenizer, code files, model card, pictures and the training arguments as JSON of
+    `path` to the model repo `repo_id` (created if needed); checkpoints and pickles (`PICKLE_PATTERNS`) are left
+    out. Returns the commit URL."""
     from huggingface_hub import HfApi
     from huggingface_hub.errors import HfHubHTTPError
 
     check_model_directory(path)
+    write_training_arguments_json(path)
     api = HfApi(token=token)
     try:
         api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
@@ -44,4 +66,4 @@ def push_directory(
     return getattr(commit, "commit_url", str(commit))
 
 
-__all__ = ["IGNORE_PATTERNS", "PushError", "push_directory"]
+__all__ = ["IGNORE_PATTERNS", "PICKLE_PATTERNS", "PushError", "push_directory", "write_training_arguments_json"]

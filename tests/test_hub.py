@@ -80,6 +80,25 @@ def test_push_command_then_load_by_repo_id(server, tiny_model_dir, tmp_path):
     assert out["scores"] == local_scores(tiny_model_dir)
 
 
+def test_push_uploads_no_pickle(server, tiny_files, tmp_path):
+    from transformers import TrainingArguments
+
+    from gru_hf.cli import train_main
+
+    out = tmp_path / "trained"
+    train_main(tiny_args(tiny_files, out, "--num_train_epochs", "1"))
+    assert (out / "training_args.bin").is_file()  # the Trainer's pickle
+    env = server.client_env(tmp_path / "home_pickle")
+    push = run([sys.executable, "-m", "gru_hf", "push", str(out), "tester/gru-nopickle"], env, tmp_path)
+    assert push.returncode == 0, push.stderr[-2000:]
+    files = server.files("tester/gru-nopickle")
+    pickles = [name for name in files if name.endswith((".bin", ".pt", ".pkl", ".pth", ".pickle"))]
+    assert pickles == []
+    arguments = json.loads(files["training_args.json"])
+    assert arguments["output_dir"] == str(out) and arguments["seed"] == 7
+    assert arguments["early_stopping_patience"] == 0 and set(TrainingArguments.__dataclass_fields__) <= set(arguments)
+
+
 def test_wrong_token_is_rejected_and_nothing_changes(server, tiny_model_dir, tmp_path):
     commits_before = list(server.commits)
     env = server.client_env(tmp_path / "home", token="hf_wrong")

@@ -1,0 +1,188 @@
+"""ONNX export, int8 quantization and the torch-free runtime."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from conftest import NEGATIVE, POSITIVE, TEXTS, tiny_config
+
+import gru_hf
+from gru_hf.cli import main
+from gru_hf.onnx import OnnxClassifier, export, exportable_model
+
+ort = pytest.importorskip("onnxruntime")
+onnx = pytest.importorskip("onnx")
+
+
+def _batch(vocab_size, generator):
+    ids = torch.randint(1, vocab_size, (6, 9), generator=generator)
+    mask = torch.ones(6, 9, dtype=torch.long)
+    mask[1, 4:] = 0  # right padding
+    mask[2, :5] = 0  # left padding
+    mask[3] = 0  # empty text
+    mask[4, 2] = 0  # a hole
+    return ids * mask, mask
+
+
+@pytest.mark.parametrize("pooling", ["last", "mean", "max"])
+@pytest.mark.parametrize("bidirectional", [True, False])
+@pytest.mark.parametrize("layers", [1, 2])
+def test_wrapper_and_onnx_equal_pytorch(tmp_path, tokenizer, pooling, bidirectional, layers):
+    torch.manual_seed(0)
+    config = tiny_config(tokenizer, pooling=pooling, bidirectional=bidirectional, num_hidden_layers=layers)
+    model = gru_hf.GRUForSequenceClassification(config).eval()
+    model.save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)
+    paths = export(tmp_path)
+    graph = onnx.load(paths["model.onnx"]).graph
+    grus = [node for node in graph.node if node.op_type == "GRU"]
+    assert grus and all(
+        next(a.i for a in node.attribute if a.name == "linear_before_reset") == 1 for node in grus
+    )  # pytorch issue 189225: linear_before_reset=0 is a silent error
+    assert [i.name for i in graph.input] == ["input_ids", "attention_mask"]
+    assert [o.name for o in graph.output] == ["logits"]
+    session = ort.InferenceSession(paths["model.onnx"], providers=["CPUExecutionProvider"])
+    wrapper = exportable_model(model)
+    generator = torch.Generator().manual_seed(1)
+    for _ in range(3):
+        ids, mask = _batch(config.vocab_size, generator)
+        with torch.no_grad():
+            expected = model(input_ids=ids, attention_mask=mask).logits
+            assert torch.allclose(wrapper(ids, mask), expected, atol=1e-6)
+        got = session.run(["logits"], {"input_ids": ids.numpy(), "attention_mask": mask.numpy()})[0]
+        np.testing.assert_allclose(got, expected.numpy(), atol=1e-4)
+        # Alone or in a batch, padded left or right: the same logits.
+        for row in range(ids.shape[0]):
+            n = int(mask[row].sum())
+            real = ids[row][mask[row].bool()].numpy()[None]
+            for pad_left in (True, False):
+                padded = np.zeros((1, n + 3), dtype=np.int64)
+                m = np.zeros_like(padded)
+                sl = slice(3, None) if pad_left else slice(0, n)
+                padded[0, sl], m[0, sl] = real, 1
+                alone = session.run(["logits"], {"input_ids": padded, "attention_mask": m})[0]
+                np.testing.assert_allclose(alone[0], expected[row].numpy(), atol=1e-4)
+
+
+def test_runtime_matches_pipeline(tiny_model_dir):
+    from transformers import pipeline
+
+    export(tiny_model_dir)
+    runtime = OnnxClassifier.from_pretrained(tiny_model_dir)
+    classifier = pipeline("text-classification", model=str(tiny_model_dir))
+    texts = [*TEXTS, "", "unseen words only"]
+    for kwargs in ({}, {"top_k": None}, {"top_k": 2}, {"function_to_apply": "sigmoid"}, {"function_to_apply": "none"}):
+        got, want = runtime(texts, batch_size=3, **kwargs), classifier(texts, batch_size=3, **kwargs)
+        assert len(got) == len(want)
+        for g, w in zip(got, want):
+            g, w = (g, w) if isinstance(w, list) else ([g], [w])
+            assert [d["label"] for d in g] == [d["label"] for d in w]
+            np.testing.assert_allclose([d["score"] for d in g], [d["score"] for d in w], atol=1e-5)
+    assert runtime("a good film")[0]["label"] == classifier("a good film")[0]["label"]
+    assert len(runtime("a good film", top_k=None)) == 2
+
+
+def test_runtime_never_imports_torch(tiny_model_dir):
+    export(tiny_model_dir)
+    code = (
+        "import sys\nsys.modules['torch'] = None\n"
+        "from gru_hf.onnx import OnnxClassifier\n"
+        f"c = OnnxClassifier.from_pretrained({str(tiny_model_dir)!r})\n"
+        "print(c(['a good film', 'boring and bad'])[1]['label'])\n"
+    )
+    code = code.replace(
+        "from gru_hf.onnx",
+        "import importlib.util as u\nspec = u.spec_from_file_location('o', "
+        f"{os.path.abspath(gru_hf.onnx.__file__)!r})\nm = u.module_from_spec(spec)\n"
+        "spec.loader.exec_module(m)\nOnnxClassifier = m.OnnxClassifier\n#",
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() in {"negative", "positive"}
+
+
+def test_int8_keeps_accuracy_on_a_trained_model(tmp_path, tiny_files):
+    from conftest import tiny_args
+
+    from gru_hf.cli import train_main
+
+    out = tmp_path / "trained"
+    train_main(tiny_args(tiny_files, out, "--num_train_epochs", "8"))
+    assert main(["export", str(out), "--quantize", "int8"]) == 0
+    texts = POSITIVE + NEGATIVE
+    truth = ["pos"] * len(POSITIVE) + ["neg"] * len(NEGATIVE)
+    fp32 = [r["label"] for r in OnnxClassifier.from_pretrained(out)(texts)]
+    int8 = [r["label"] for r in OnnxClassifier.from_pretrained(out, quantized=True)(texts)]
+    accuracy = lambda labels: np.mean([a == b for a, b in zip(labels, truth)])  # noqa: E731
+    # Tolerance: int8 may lose at most one of the ten texts against fp32.
+    assert accuracy(fp32) >= 0.9
+    assert accuracy(int8) >= accuracy(fp32) - 0.1
+    ops = {node.op_type for node in onnx.load(out / "onnx" / "model_quantized.onnx").graph.node}
+    assert {"MatMulInteger", "DynamicQuantizeLinear"} <= ops  # the classifier runs in int8
+
+
+def test_export_errors_are_one_line(tmp_path, tiny_model_dir, capsys):
+    assert main(["export", str(tmp_path / "missing")]) == 2
+    assert capsys.readouterr().err.strip().count("\n") == 0
+    (tmp_path / "notamodel").mkdir()
+    assert main(["export", str(tmp_path / "notamodel")]) == 2
+    assert "is not a complete gru-hf model directory" in capsys.readouterr().err
+    assert main(["export", str(tiny_model_dir), "--quantize", "int4"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown --quantize value 'int4'" in err and err.count("\n") == 1
+
+
+def test_export_unwritable_and_never_half_overwritten(tiny_model_dir, capsys, monkeypatch):
+    assert main(["export", str(tiny_model_dir)]) == 0
+    before = (tiny_model_dir / "onnx" / "model.onnx").read_bytes()
+    import gru_hf.onnx as module
+
+    def broken_quantize(*args, **kwargs):
+        raise ValueError("quantization failed")
+
+    import onnxruntime.quantization as quantization
+
+    monkeypatch.setattr(quantization, "quantize_dynamic", broken_quantize)
+    assert main(["export", str(tiny_model_dir), "--quantize", "int8"]) == 2
+    assert (tiny_model_dir / "onnx" / "model.onnx").read_bytes() == before
+    assert not (tiny_model_dir / "onnx" / "model_quantized.onnx").exists()
+    assert not [p for p in os.listdir(tiny_model_dir) if p.startswith(".onnx-")]
+    del module
+    if os.geteuid() != 0:
+        os.chmod(tiny_model_dir, 0o555)
+        try:
+            assert main(["export", str(tiny_model_dir)]) == 2
+            assert "not writable" in capsys.readouterr().err
+        finally:
+            os.chmod(tiny_model_dir, 0o755)
+
+
+def test_predict_onnx_cli(tiny_model_dir, capsys):
+    assert main(["export", str(tiny_model_dir), "--quantize", "int8"]) == 0
+    capsys.readouterr()
+    assert main(["predict", str(tiny_model_dir), "a good film", "boring and bad"]) == 0
+    torch_out = capsys.readouterr().out
+    assert main(["predict", str(tiny_model_dir), "a good film", "boring and bad", "--onnx"]) == 0
+    onnx_out = capsys.readouterr()
+    assert [line.split("\t")[0] for line in onnx_out.out.splitlines()] == [
+        line.split("\t")[0] for line in torch_out.splitlines()
+    ]
+    assert main(["predict", str(tiny_model_dir), "a good film", "--quantized"]) == 0
+    assert capsys.readouterr().out.endswith("\ta good film\n")
+
+
+def test_truncated_weights_error_names_the_file(tiny_model_dir):
+    from transformers import AutoModelForSequenceClassification
+
+    weights = tiny_model_dir / "model.safetensors"
+    data = weights.read_bytes()
+    for cut in (4, 40, len(data) - 10):
+        weights.write_bytes(data[:cut])
+        with pytest.raises(OSError, match=r"model\.safetensors is truncated or corrupt") as info:
+            AutoModelForSequenceClassification.from_pretrained(tiny_model_dir)
+        assert str(weights) in str(info.value) and "\n" not in str(info.value)
+    weights.write_bytes(data)
+    assert AutoModelForSequenceClassification.from_pretrained(tiny_model_dir).config.model_type == "gru_hf"
