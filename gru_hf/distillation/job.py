@@ -217,9 +217,10 @@ def distill(
     logger.info("transfer set: %s", sizes)
     teacher, cache = _load_teacher(distill_args)
     logit_start = time.time()
-    logits, computed = cached_teacher_logits(
-        teacher, texts, cache, distill_args.teacher_batch_size, unk_token=data.tokenizer.unk_token
-    )
+    with training_args.main_process_first(desc="teacher logits"):  # other processes then read them from the cache
+        logits, computed = cached_teacher_logits(
+            teacher, texts, cache, distill_args.teacher_batch_size, unk_token=data.tokenizer.unk_token
+        )
     logit_seconds = time.time() - logit_start
     transfer = Dataset.from_dict(
         {"text": texts, "labels": transfer_labels, TEACHER_COLUMN: _in_dataset_order(logits, columns).tolist()},
@@ -271,6 +272,7 @@ def _load_teacher(distill_args: DistillArguments):
         distill_args.teacher,
         trust_remote_code=distill_args.teacher_trust_remote_code,
         max_length=distill_args.teacher_max_seq_length,
+        device="cuda" if torch.cuda.is_available() else None,
     )
     revision = getattr(teacher.model.config, "_commit_hash", None)
     key = teacher_key(teacher.path, teacher.max_length, name=distill_args.teacher, revision=revision)
