@@ -65,7 +65,11 @@ class DistillArguments:
         default=None, metadata={"help": "Teacher input length. Default: the one it was fine-tuned with."}
     )
     augment_factor: int = field(
-        default=4, metadata={"help": "Augmented copies of each training text in the transfer set (0: none)."}
+        default=2,
+        metadata={
+            "help": "Augmented copies of each training text in the transfer set (0: none). Each copy costs one "
+            "teacher call (cached) and one training example per epoch; Tang et al. used 20."
+        },
     )
     augment_replacement: str = field(
         default="auto",
