@@ -274,7 +274,7 @@ class CountingTeacher:
     def prepare(self, text, unk=None):
         return text.replace(unk, "[MASK]") if unk else text
 
-    def logits(self, texts, batch_size=64):
+    def logits(self, texts, batch_size=64, progress=True):
         self.texts += texts
         return np.array([[len(t), -len(t)] for t in texts], dtype=np.float32)
 
@@ -282,8 +282,11 @@ class CountingTeacher:
 def test_cache_runs_the_teacher_once_per_distinct_text(tmp_path):
     teacher = CountingTeacher()
     texts = ["a", "bb", "a", "[UNK] c", "bb"]
-    logits, computed = cached_teacher_logits(teacher, texts, LogitCache(tmp_path, "k"), unk_token="[UNK]")
+    logits, computed = cached_teacher_logits(
+        teacher, texts, LogitCache(tmp_path, "k"), unk_token="[UNK]", chunk_size=2
+    )
     assert computed == 3 and teacher.texts == ["a", "bb", "[MASK] c"]
+    assert len([f for f in os.listdir(tmp_path / "k") if f.startswith("shard-")]) == 2  # saved chunk by chunk
     assert logits.tolist() == [[1, -1], [2, -2], [1, -1], [8, -8], [2, -2]]
     again, computed = cached_teacher_logits(teacher, [*texts, "ddd"], LogitCache(tmp_path, "k"))  # a fresh process
     assert computed == 1 and teacher.texts[-1] == "ddd" and again[:5].tolist() == logits.tolist()

@@ -90,25 +90,33 @@ class LogitCache:
         rows.update(zip(hashes, logits.astype(np.float32)))
 
 
-def cached_teacher_logits(teacher, texts: list[str], cache: LogitCache, batch_size: int = 64, unk_token=None):
+def cached_teacher_logits(
+    teacher, texts: list[str], cache: LogitCache, batch_size: int = 64, unk_token=None, chunk_size: int = 4096
+):
     """Logits of `teacher` for every text (teacher label order), running the teacher only on distinct texts that
-    are not cached yet. Returns `(logits, computed)`: `computed` is how many texts the teacher read this time."""
+    are not cached yet, and saving them every `chunk_size` texts (a killed run keeps what it computed). Returns
+    `(logits, computed)`: `computed` is how many texts the teacher read this time."""
+    from tqdm.auto import tqdm
+
     hashes = [text_hash(text) for text in texts]
-    logits, missing = cache.get(hashes)
-    distinct = list(dict.fromkeys(hashes[i] for i in missing))
+    _, missing = cache.get(hashes)
+    first: dict[str, int] = {}
+    for i in missing:
+        first.setdefault(hashes[i], i)
+    distinct = list(first)
     if distinct:
-        first = {}
-        for i in missing:
-            first.setdefault(hashes[i], i)
-        to_run = [teacher.prepare(texts[first[h]], unk_token) for h in distinct]
         logger.info(
-            "teacher %s: %d distinct texts to run (%d cached)", teacher.name, len(to_run), len(texts) - len(missing)
+            "teacher %s: %d distinct texts to run (%d cached)", teacher.name, len(distinct), len(texts) - len(missing)
         )
-        computed = teacher.logits(to_run, batch_size=batch_size)
-        cache.add(distinct, computed)
-        logits, _ = cache.get(hashes)
+        with tqdm(total=len(distinct), desc=f"Teacher logits ({teacher.name})", unit="text") as bar:
+            for start in range(0, len(distinct), chunk_size):
+                chunk = distinct[start : start + chunk_size]
+                to_run = [teacher.prepare(texts[first[h]], unk_token) for h in chunk]
+                cache.add(chunk, teacher.logits(to_run, batch_size=batch_size, progress=False))
+                bar.update(len(chunk))
     else:
         logger.info("teacher %s: all %d texts cached in %s", teacher.name, len(texts), cache.directory)
+    logits, _ = cache.get(hashes)
     os.makedirs(cache.directory, exist_ok=True)
     with open(os.path.join(cache.directory, "teacher.json"), "w", encoding="utf-8") as f:
         json.dump({"teacher": teacher.name, "path": str(teacher.path), "texts": len(cache)}, f)
