@@ -4,6 +4,8 @@
     gru-hf predict MODEL [TEXT ...] [--file PATH] [--jsonl] [--top_k K] [--batch_size N] [--onnx | --quantized]
     gru-hf push DIR REPO_ID [--private] [--token TOKEN]
     gru-hf export DIR [--quantize int8] [--opset N]
+    gru-hf teacher --base_model NAME_OR_DIR [--train_file ... and the data options of train]
+    gru-hf distill --teacher DIR [every train option] [--augment_factor N] [--unlabelled_file PATH]
     gru-hf quickstart [--output_dir DIR]
 
 `gru-hf train --help` lists every training option (model, data and `TrainingArguments`).
@@ -199,8 +201,69 @@ def quickstart_main(argv: list[str]) -> None:
         print(f"{result['label']:>13}  {result['score']:.3f}  {text}")
 
 
-COMMANDS = {"train": train_main, "predict": predict_main, "push": push_main, "quickstart": quickstart_main}
-COMMANDS["export"] = export_main
+def teacher_main(argv: list[str]) -> dict:
+    from transformers import HfArgumentParser
+
+    from .distillation.teacher import TEACHER_ARGUMENT_CLASSES, train_teacher
+
+    parser = HfArgumentParser(
+        TEACHER_ARGUMENT_CLASSES, prog="gru-hf teacher", description="Fine-tune a transformer teacher to distil."
+    )
+    teacher_args, data_args, training_args = parser.parse_args_into_dataclasses(args=argv)
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    results = train_teacher(teacher_args, data_args, training_args)
+    if "test" in results:
+        printable = {
+            k: round(v, 4) for k, v in results["test"].items() if k.startswith("test_") and "per_second" not in k
+        }
+        print(f"test: {json.dumps(printable)}")
+    print(f"teacher saved to {training_args.output_dir}")
+    return results
+
+
+def distill_main(argv: list[str]) -> dict:
+    from transformers import HfArgumentParser
+
+    from .distillation.job import DISTILL_ARGUMENT_CLASSES, distill
+    from .metrics import is_metric
+
+    parser = HfArgumentParser(
+        DISTILL_ARGUMENT_CLASSES, prog="gru-hf distill", description="Distil a transformer teacher into gru-hf."
+    )
+    if len(argv) == 1 and argv[0].endswith((".json", ".yaml", ".yml")):
+        if not os.path.isfile(argv[0]):
+            raise FileNotFoundError(f"configuration file {argv[0]} does not exist")
+        read = parser.parse_json_file if argv[0].endswith(".json") else parser.parse_yaml_file
+        model_args, data_args, training_args, distill_args = read(os.path.abspath(argv[0]))
+    else:
+        model_args, data_args, training_args, distill_args = parser.parse_args_into_dataclasses(args=argv)
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    results = distill(model_args, data_args, training_args, distill_args)
+    if training_args.process_index != 0:
+        return results
+    if "test" in results:
+        printable = {k: round(v, 4) for k, v in results["test"].items() if k == "test_loss" or is_metric(k)}
+        print(f"test: {json.dumps(printable)}")
+    facts = results["distillation"]
+    split = facts["split"]
+    print(
+        f"teacher {split}: {json.dumps({k: round(v, 4) for k, v in facts[f'teacher_{split}_metrics'].items()})}; "
+        f"agreement {facts[f'agreement_{split}']:.4f}; transfer set {facts['transfer_set']['total']} texts"
+        + (f"; {facts['speed']['speedup']}x the teacher's sentences/s" if "speed" in facts else "")
+    )
+    print(f"model saved to {training_args.output_dir}")
+    return results
+
+
+COMMANDS = {
+    "train": train_main,
+    "predict": predict_main,
+    "push": push_main,
+    "quickstart": quickstart_main,
+    "teacher": teacher_main,
+    "distill": distill_main,
+    "export": export_main,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
