@@ -1,4 +1,4 @@
-"""The `gru-hf` command: `train`, `predict`, `push`, `export` and `quickstart`.
+"""The `gru-hf` command: `train`, `predict`, `push`, `export`, `teacher`, `distill` and `quickstart`.
 
     gru-hf train [--option value ...] | gru-hf train config.yaml
     gru-hf predict MODEL [TEXT ...] [--file PATH] [--jsonl] [--top_k K] [--batch_size N] [--onnx | --quantized]
