@@ -16,6 +16,18 @@ QUANTIZE_MODES = ("int8",)
 DEFAULT_OPSET = 17
 
 
+def _pool(pooling, x, finals, real, lengths):
+    """The sentence vector from masked states `x` (batch, seq_len, output_size), right-padded `real` mask."""
+    import torch
+
+    empty = (lengths == 0).unsqueeze(-1)
+    if pooling == "last":
+        return torch.cat(finals, dim=-1).masked_fill(empty, 0.0)
+    if pooling == "mean":
+        return x.sum(dim=1) / lengths.clamp(min=1).unsqueeze(-1).to(x.dtype)
+    return x.masked_fill(~real.unsqueeze(-1), float("-inf")).max(dim=1).values.masked_fill(empty, 0.0)
+
+
 def _exportable(model):
     import torch
     from torch import nn
@@ -83,13 +95,7 @@ def _exportable(model):
                         states = states.gather(1, reverse.unsqueeze(-1).expand(-1, -1, self.hidden))
                     outputs.append(states)
                 x = torch.cat(outputs, dim=-1) * keep
-            empty = (lengths == 0).unsqueeze(-1)
-            if self.pooling == "last":
-                pooled = torch.cat(finals, dim=-1).masked_fill(empty, 0.0)
-            elif self.pooling == "mean":
-                pooled = x.sum(dim=1) / lengths.clamp(min=1).unsqueeze(-1).to(x.dtype)
-            else:
-                pooled = x.masked_fill(~real.unsqueeze(-1), float("-inf")).max(dim=1).values.masked_fill(empty, 0.0)
+            pooled = _pool(self.pooling, x, finals, real, lengths)
             return self.classifier(pooled)
 
     return ExportableGRUClassifier(model).eval()
