@@ -149,7 +149,7 @@ def teacher_dir(work):
 
 def config_with(id2label, problem_type=None):
     return BertConfig(
-        id2label=id2label, label2id={v: k for k, v in id2label.items()}, problem_type=problem_type, num_labels=None
+        id2label=id2label, label2id={v: k for k, v in id2label.items()}, problem_type=problem_type
     )
 
 
@@ -357,7 +357,7 @@ def test_unlabelled_file_errors(tmp_path):
     write_csv(tmp_path / "u.csv", [("x", "y")], header=("a", "b"))
     with pytest.raises(ValueError, match=r"pass --unlabelled_text_column \(columns: \['a', 'b'\]\)"):
         read_unlabelled_texts(str(tmp_path / "u.csv"))
-    with pytest.raises(ValueError, match="has no column 'text'; its columns are"):
+    with pytest.raises(ValueError, match="has no column 'text' \\(--unlabelled_text_column\\); its columns are"):
         read_unlabelled_texts(str(tmp_path / "u.csv"), text_column="text")
 
 

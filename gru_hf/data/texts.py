@@ -26,40 +26,39 @@ def _read_lines(path: str) -> list[str]:
         return [line for line in lines if line.strip()]
 
 
-def _text_column(columns: list[str], features, text_column: str | None, source: str) -> str:
+def _text_column(columns: list[str], features, text_column: str | None, source: str, option: str) -> str:
     if text_column is not None:
         if text_column not in columns:
-            raise ValueError(f"{source} has no column {text_column!r} (--text_column); its columns are {columns}")
+            raise ValueError(f"{source} has no column {text_column!r} ({option}); its columns are {columns}")
         return text_column
     text = guess_text_column(columns, features, by_name(columns, LABEL_COLUMN_CANDIDATES))
     if text is None:
-        raise ValueError(
-            f"Cannot tell which column of {source} holds the texts; pass --text_column (columns: {columns})"
-        )
+        raise ValueError(f"Cannot tell which column of {source} holds the texts; pass {option} (columns: {columns})")
     return text
 
 
-def load_texts(path: str, text_column: str | None = None) -> list[str]:
+def load_texts(path: str, text_column: str | None = None, option: str = "--text_column") -> list[str]:
     """The texts of a file: csv, tsv, json, jsonl or parquet with the text column resolved as for training files
     (`text_column`, else text/sentence/content/review/document, else the only string column that is not a label
     column), or .txt with one text per line (a BOM dropped, `\\r` stripped, blank lines skipped).
 
     Raises:
         `FileNotFoundError`, `ValueError`: a one-line message naming the file (and column): a missing or empty file,
-        an unsupported extension, invalid UTF-8, a missing column, null or empty texts.
+        an unsupported extension, invalid UTF-8, a missing column, null or empty texts. `option` is the command-line
+        flag the messages name for the text column.
     """
     fmt = check_file(path, _ROLE, TEXT_FILE_EXTENSIONS)
     if fmt == "txt":
         if text_column is not None:
-            raise ValueError(f"The {_ROLE} file {path} has one text per line and no columns: drop --text_column")
+            raise ValueError(f"The {_ROLE} file {path} has one text per line and no columns: drop {option}")
         return _read_lines(path)
     header = peek_columns(path, fmt)
     if header is not None and text_column is not None:
-        _text_column(header, None, text_column, f"The {_ROLE} file {path}")
+        _text_column(header, None, text_column, f"The {_ROLE} file {path}", option)
     ds = load_file(path, fmt, _ROLE)
     source = source_of(ds, _ROLE)
     columns, features = columns_of(ds)
-    column = _text_column(columns, features, text_column, source)
+    column = _text_column(columns, features, text_column, source, option)
     ds = ds.select_columns([column])
     if column != "text":
         ds = ds.rename_column(column, "text")
