@@ -179,6 +179,17 @@ def build_transfer_set(data: JobData, distill_args: DistillArguments, replacemen
     return texts, labels, sizes
 
 
+def _student_predictions(model, tokenizer, texts: list[str], batch_size: int = 128) -> np.ndarray:
+    model.eval()
+    device = next(model.parameters()).device
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(texts), batch_size):
+            batch = tokenizer(texts[i : i + batch_size], truncation=True, padding=True, return_tensors="pt")
+            out.append(model(**batch.to(device)).logits.argmax(-1).cpu().numpy())
+    return np.concatenate(out)
+
+
 def _student_sentences_per_second(model, tokenizer, texts: list[str], batch_size: int = 64) -> float:
     model.eval()
     start = time.perf_counter()
@@ -294,10 +305,8 @@ def _teacher_facts(trainer, data, teacher, cache, columns, distill_args, confusi
     teacher_logits, _ = cached_teacher_logits(teacher, texts, cache, distill_args.teacher_batch_size)
     teacher_logits = _in_dataset_order(teacher_logits, columns)
     metrics = build_compute_metrics(data.labels.problem_type, data.labels.num_labels)((teacher_logits, gold))
-    if confusion is not None and split == "test":
-        student_pred = np.array(confusion["y_pred"])
-    else:
-        student_pred = np.argmax(trainer.predict(data.tokenized[split]).predictions, axis=-1)
+    # In the split's own order: the Trainer's evaluation sampler groups by length, so its predictions are reordered.
+    student_pred = _student_predictions(trainer.model, data.tokenizer, texts)
     facts = {
         "teacher": distill_args.teacher,
         "teacher_path": str(teacher.path),
