@@ -10,7 +10,8 @@ import torch
 from datasets import Dataset, Features, Sequence, Value
 
 from ..data import DataArguments
-from ..metrics import build_compute_metrics
+from ..metrics import build_compute_metrics, metric_values
+from ..model_card import ModelCardCallback, TeacherFacts
 from ..training import (
     GRUTrainingArguments,
     JobData,
@@ -21,7 +22,9 @@ from ..training import (
     evaluate_splits,
     job_arguments,
     load_splits,
+    model_card_data,
     prepare_data,
+    record_results,
     save_and_publish,
     tokenize_splits,
 )
@@ -247,6 +250,8 @@ def distill(
 
     # 3. The train job's model, Trainer (with the distillation loss), training and evaluation stages.
     model, coverage = build_model(model_args, data, seed=training_args.seed)
+    card = model_card_data(data_args, training_args, raw)
+    callbacks = [*(callbacks or []), ModelCardCallback(card, model_args, data_args, distill_args)]
     trainer = build_trainer(
         model,
         job_arguments(training_args, labels.problem_type),
@@ -258,25 +263,24 @@ def distill(
         distill_temperature=distill_args.distill_temperature,
     )
     train_result = trainer.train(resume_from_checkpoint=resume)
-    log_history = list(trainer.state.log_history)
     trainer.save_model()
     results, confusion = evaluate_splits(trainer, data)
     results["train_runtime_s"] = round(train_result.metrics.get("train_runtime", 0.0), 2)
-    if coverage is not None:
-        results["glove"] = {
-            **coverage.as_dict(),
-            "frozen": model_args.freeze_embeddings,
-            "extra_words": data.extra_words,
-        }
 
     # 4. The teacher on the same evaluation split, agreement, speed.
-    results["distillation"] = _teacher_facts(
-        trainer, data, teacher, cache, columns, distill_args, confusion, sizes, replacement
+    facts = _teacher_facts(trainer, data, teacher, cache, columns, distill_args, confusion, sizes, replacement)
+    facts.update({"teacher_texts_computed": computed, "teacher_logits_s": round(logit_seconds, 2)})
+    results["distillation"] = facts
+    split = facts["split"]
+    card.teacher = TeacherFacts(
+        name=distill_args.teacher,
+        test_metrics=metric_values(facts[f"teacher_{split}_metrics"], f"{split}_"),
+        agreement=facts[f"agreement_{split}"],
+        transfer_set_size=sizes["total"],
+        speedup=facts.get("speed", {}).get("speedup"),
     )
-    results["distillation"].update({"teacher_texts_computed": computed, "teacher_logits_s": round(logit_seconds, 2)})
-    save_and_publish(
-        trainer, model_args, data_args, training_args, data, results, confusion, coverage, start, log_history
-    )
+    record_results(card, results, confusion, coverage, model_args, data, start)
+    save_and_publish(trainer, training_args, results)
     return results
 
 
