@@ -8,6 +8,10 @@ padding) and trimmed to the longest text. A ragged batch is then packed (`pack_p
 starts and ends at the text's own tokens; a batch without padding, or a causal one at least 80% full, runs padded in
 one call (a forward GRU never looks past a text's last real token). Measured (README, "Results"): packing is
 1.4-1.8x faster than a padded run on randomly ordered batches and within 8% of it on length-grouped ones.
+
+CPU float32 training runs the packed batch through `_PackedGRULayer`, a plain-torch GRU with the same weights and
+maths as `nn.GRU` (outputs and gradients equal to 1e-5, tested): 1.6-2.0x `nn.GRU`'s forward + backward tokens/s on
+a shared 2-core CPU (scripts/benchmarks/gru_engine.py). GPUs keep cuDNN; inference keeps `nn.GRU`.
 """
 
 from typing import NamedTuple
@@ -101,6 +105,148 @@ def _packed_gru_layer(
 _PADDED_RUN_MIN_FILL = 0.8
 
 
+def _packed_positions(batch_sizes: list[int], device: torch.device):
+    """For packed data with these per-step batch sizes: each row's time step and its index within the step."""
+    sizes = torch.tensor(batch_sizes, device=device)
+    offsets = torch.cumsum(sizes, 0) - sizes
+    time = torch.repeat_interleave(torch.arange(len(batch_sizes), device=device), sizes)  # (total,)
+    return sizes, offsets, time, torch.arange(int(sizes.sum()), device=device) - offsets[time]
+
+
+def _previous_rows(batch_sizes: list[int], reverse: bool, device: torch.device) -> torch.Tensor:
+    """Index of the packed row holding each row's previous state (the row count `total` where it starts at zero)."""
+    sizes, offsets, time, row = _packed_positions(batch_sizes, device)
+    total, steps = int(sizes.sum()), len(batch_sizes)
+    source = time + 1 if reverse else time - 1
+    valid = (source >= 0) & (source < steps)
+    source = source.clamp(0, steps - 1)
+    valid &= row < sizes[source]
+    return torch.where(valid, offsets[source] + row, torch.full_like(row, total))
+
+
+def _recurrence_forward(gates_x, w_hh, b_hh, batch_sizes, offsets, steps):
+    """The sequential part of one direction: per step one GEMM and five fused element-wise ops, written into
+    per-token buffers (total, ...) that the backward pass reads."""
+    total, hidden = gates_x.size(0), w_hh.size(1)
+    out = gates_x.new_empty(total, hidden)
+    reset_update = gates_x.new_empty(total, 2 * hidden)
+    new_gate = gates_x.new_empty(total, hidden)
+    gates_h = gates_x.new_empty(total, 3 * hidden)
+    zeros = gates_x.new_zeros(max(batch_sizes), hidden)
+    w_hh_t = w_hh.t()
+    previous = None
+    for t in steps:
+        rows, start = batch_sizes[t], offsets[t]
+        end = start + rows
+        if previous is None:
+            h = zeros[:rows]
+        else:
+            prev_start, prev_rows = previous
+            h = out[prev_start : prev_start + min(rows, prev_rows)]
+            if prev_rows < rows:  # backward direction: texts that start at this step start from zero
+                h = torch.cat([h, zeros[: rows - prev_rows]])
+        gh = torch.addmm(b_hh, h, w_hh_t, out=gates_h[start:end])  # (rows, 3 * hidden)
+        rz = torch.add(gates_x[start:end, : 2 * hidden], gh[:, : 2 * hidden], out=reset_update[start:end]).sigmoid_()
+        n = torch.addcmul(
+            gates_x[start:end, 2 * hidden :], rz[:, :hidden], gh[:, 2 * hidden :], out=new_gate[start:end]
+        )
+        torch.lerp(n.tanh_(), h, rz[:, hidden:], out=out[start:end])  # n + z * (h - n)
+        previous = (start, rows)
+    return out, reset_update, new_gate, gates_h
+
+
+def _recurrence_backward(grad_out, out, reset_update, new_gate, gates_h, w_hh, batch_sizes, offsets, steps, reverse):
+    """Gradients of one direction: everything that does not depend on the carried state gradient is computed for
+    all tokens at once; per step there remain one element-wise product and two in-place updates (one GEMM).
+    Returns the input-gate gradients (total, 3 * hidden), dW_hh, db_hh."""
+    hidden = w_hh.size(1)
+    previous_rows = _previous_rows(batch_sizes, reverse, out.device)
+    h_prev = torch.cat([out, out.new_zeros(1, hidden)])[previous_rows]  # (total, hidden)
+    r, z, n, gh_n = reset_update[:, :hidden], reset_update[:, hidden:], new_gate, gates_h[:, 2 * hidden :]
+    c_n = (1 - z) * (1 - n * n)  # d(new gate pre-activation) / dh
+    c_z = (h_prev - n) * z * (1 - z)
+    c_r = c_n * gh_n * r * (1 - r)
+    factor_h = torch.cat([c_r, c_z, c_n * r], dim=1).view(-1, 3, hidden)
+    grad_h = grad_out.clone()  # becomes dL/dh_t for every token once the carry is added
+    grad_gates_h = out.new_empty(out.size(0), 3 * hidden)
+    previous = [None] + [(offsets[t], batch_sizes[t]) for t in steps[:-1]]
+    for t, prev in zip(reversed(steps), reversed(previous)):
+        rows, start = batch_sizes[t], offsets[t]
+        dh = grad_h[start : start + rows]
+        g = grad_gates_h[start : start + rows]
+        torch.mul(factor_h[start : start + rows], dh.unsqueeze(1), out=g.view(rows, 3, hidden))
+        if prev is not None:
+            prev_start, prev_rows = prev
+            carried = min(rows, prev_rows)
+            target = grad_h[prev_start : prev_start + carried]
+            target.addcmul_(dh[:carried], z[start : start + carried]).addmm_(g[:carried], w_hh)
+    grad_gates_x = torch.cat([grad_gates_h[:, : 2 * hidden], grad_h * c_n], dim=1)
+    return grad_gates_x, grad_gates_h.t() @ h_prev, grad_gates_h.sum(0)
+
+
+class _PackedGRULayer(torch.autograd.Function):
+    """One (bi)directional GRU layer over packed data, the same maths as `torch.gru`, for CPU training: the input
+    projections of all tokens and both directions in one GEMM, fused gate arithmetic per step, and weight
+    gradients accumulated with one GEMM per weight after the backward loop."""
+
+    @staticmethod
+    def forward(ctx, data, batch_sizes, *weights):
+        directions = len(weights) // 4
+        sizes = batch_sizes.tolist()
+        offsets = [0]
+        for rows in sizes[:-1]:
+            offsets.append(offsets[-1] + rows)
+        w_ih = torch.cat(weights[0::4])  # (directions * 3 * hidden, input)
+        gates_x = torch.addmm(torch.cat(weights[2::4]), data, w_ih.t())  # (total, directions * 3 * hidden)
+        three_h = weights[1].size(0)
+        outputs, saved = [], []
+        for d in range(directions):
+            steps = list(range(len(sizes)))[:: -1 if d else 1]
+            buffers = _recurrence_forward(
+                gates_x[:, d * three_h : (d + 1) * three_h],
+                weights[4 * d + 1],
+                weights[4 * d + 3],
+                sizes,
+                offsets,
+                steps,
+            )
+            outputs.append(buffers[0])
+            saved.extend(buffers)
+        ctx.sizes, ctx.offsets, ctx.directions = sizes, offsets, directions
+        ctx.save_for_backward(data, w_ih, *weights[1::4], *saved)
+        return torch.cat(outputs, dim=1) if directions == 2 else outputs[0]
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        data, w_ih, *rest = ctx.saved_tensors
+        directions, sizes, offsets = ctx.directions, ctx.sizes, ctx.offsets
+        w_hhs, saved = rest[:directions], rest[directions:]
+        hidden = w_hhs[0].size(1)
+        grad_output = grad_output.contiguous()
+        grads_gates_x, grads = [], []
+        for d in range(directions):
+            steps = list(range(len(sizes)))[:: -1 if d else 1]
+            grad_gates_x, grad_w_hh, grad_b_hh = _recurrence_backward(
+                grad_output[:, d * hidden : (d + 1) * hidden].contiguous(),
+                *saved[4 * d : 4 * d + 4],
+                w_hhs[d],
+                sizes,
+                offsets,
+                steps,
+                reverse=d == 1,
+            )
+            grads_gates_x.append(grad_gates_x)
+            grads.append((grad_w_hh, grad_b_hh))
+        grad_gates_x = torch.cat(grads_gates_x, dim=1)  # (total, directions * 3 * hidden)
+        grad_data = grad_gates_x @ w_ih
+        grad_w_ih = (grad_gates_x.t() @ data).split(3 * hidden)
+        grad_b_ih = grad_gates_x.sum(0).split(3 * hidden)
+        weight_grads = []
+        for d in range(directions):
+            weight_grads += [grad_w_ih[d], grads[d][0], grad_b_ih[d], grads[d][1]]
+        return (grad_data, None, *weight_grads)
+
+
 class _FrontLayout(NamedTuple):
     """Where each text's tokens sit after moving them to the front (right padding) and trimming to the longest."""
 
@@ -115,6 +261,9 @@ class _FrontLayout(NamedTuple):
 class GRUModel(GRUPreTrainedModel):
     """Embeddings and a padding-proof (bi)directional GRU. Returns per-token states (zero at padding) and the
     pooled sentence vector."""
+
+    # CPU float32 training runs gru-hf's own packed recurrence instead of `nn.GRU` (same weights, same maths).
+    use_own_cpu_recurrence = True
 
     def __init__(self, config: GRUConfig):
         super().__init__(config)
@@ -224,14 +373,18 @@ class GRUModel(GRUPreTrainedModel):
         batch, width, _ = x.shape
         hidden, directions = self.config.hidden_size, 2 if self.config.bidirectional else 1
         num_tokens, grid = int(lengths.sum()), batch * width
-        if not per_layer and (num_tokens == grid or (directions == 1 and num_tokens >= _PADDED_RUN_MIN_FILL * grid)):
+        own_recurrence = self._uses_own_recurrence(x)
+        padded_run = num_tokens == grid or (directions == 1 and num_tokens >= _PADDED_RUN_MIN_FILL * grid)
+        if padded_run and not per_layer and not own_recurrence:
             return self._run_padded(x, lengths)
 
         # Ragged batch: pack. Texts of length 0 run one step over padding; the caller zeroes what they return.
         packed = nn.utils.rnn.pack_padded_sequence(
             x, lengths.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False
         )
-        if not per_layer:
+        if own_recurrence:
+            packed_layers, final = self._run_own_recurrence(packed)
+        elif not per_layer:
             output, final = self.gru(packed)  # final: (num_layers * directions, batch, hidden), caller's order
             packed_layers = [output.data]
         else:
@@ -256,6 +409,37 @@ class GRUModel(GRUPreTrainedModel):
         ]  # each (batch, width, output_size)
         final = final[-directions:].transpose(0, 1).reshape(batch, directions * hidden)
         return layers[-1], final, layers if per_layer else None
+
+    def _uses_own_recurrence(self, x: torch.Tensor) -> bool:
+        """CPU float32 training runs `_PackedGRULayer` (faster there, see scripts/benchmarks/gru_engine.py); GPUs
+        keep cuDNN, inference and autocast keep `nn.GRU`."""
+        return (
+            self.use_own_cpu_recurrence
+            and self.training
+            and torch.is_grad_enabled()
+            and x.device.type == "cpu"
+            and x.dtype == torch.float32
+            and not torch.is_autocast_enabled("cpu")
+        )
+
+    def _run_own_recurrence(self, packed) -> tuple[list[torch.Tensor], torch.Tensor]:
+        """All layers through `_PackedGRULayer`, with `nn.GRU`'s weights and inter-layer dropout. Returns each
+        layer's packed output and the last layer's final states (directions, batch, hidden) in the caller's
+        order."""
+        hidden, batch_sizes = self.config.hidden_size, packed.batch_sizes
+        data, packed_layers = packed.data, []
+        for layer in range(self.config.num_hidden_layers):
+            if layer > 0:
+                data = F.dropout(data, self.config.hidden_dropout, self.training)
+            data = _PackedGRULayer.apply(data, batch_sizes, *self._layer_weights(layer))  # (total, output_size)
+            packed_layers.append(data)
+        sizes, offsets, _, _ = _packed_positions(batch_sizes.tolist(), data.device)
+        rows = torch.arange(int(sizes[0]), device=data.device)
+        lengths = (sizes.unsqueeze(1) > rows).sum(0)  # (batch,) in packed (length-sorted) order
+        finals = [data[offsets[lengths - 1] + rows, :hidden]]  # forward direction: at each text's last token
+        if self.config.bidirectional:
+            finals.append(data[rows, hidden:])  # backward direction: at the first token
+        return packed_layers, torch.stack(finals).index_select(1, packed.unsorted_indices)
 
     def _run_padded(self, x: torch.Tensor, lengths: torch.Tensor):
         """One GRU call over the padded batch, for batches without padding or nearly full causal ones: a forward

@@ -293,3 +293,46 @@ def test_config_class_is_not_instance_checked():
     config = GRUConfig(vocab_size=20, embedding_dim=4, hidden_size=3)
     clone = type("GRUConfig", (GRUConfig,), {})(**config.to_dict())
     assert GRUModel(clone)(input_ids=torch.tensor([[1, 2]])).pooler_output.shape == (1, 6)
+
+
+@pytest.mark.parametrize("pooling", ["last", "mean"])
+@pytest.mark.parametrize("bidirectional, layers", [(False, 1), (True, 1), (False, 2), (True, 2)])
+def test_own_cpu_recurrence_matches_nn_gru_outputs_and_gradients(
+    tokenizer, monkeypatch, pooling, bidirectional, layers
+):
+    # CPU training runs gru-hf's packed recurrence; it must give nn.GRU's outputs and gradients on ragged batches
+    # (left padding, an empty text, a full-length text) for every weight, and read the same parameters.
+    tokenizer.padding_side = "left"
+    batch = tokenizer(TEXTS + [""], padding=True, return_tensors="pt")
+    labels = torch.tensor([0, 1, 2, 0, 1, 2, 0, 1, 2])
+
+    def run(own):
+        monkeypatch.setattr(GRUModel, "use_own_cpu_recurrence", own)
+        model = build(tokenizer, pooling, bidirectional, layers).train()
+        if own:
+            assert model.model._uses_own_recurrence(torch.zeros(1, 1, 16))
+        out = model(**batch, labels=labels)
+        states = model.model(**batch).last_hidden_state
+        (out.loss + states.square().sum()).backward()
+        return out.logits, states, {name: p.grad for name, p in model.named_parameters()}
+
+    logits, states, grads = run(own=True)
+    ref_logits, ref_states, ref_grads = run(own=False)
+    torch.testing.assert_close(logits, ref_logits, rtol=0, atol=1e-5)
+    torch.testing.assert_close(states, ref_states, rtol=0, atol=1e-5)
+    assert grads.keys() == ref_grads.keys() and any(name.startswith("model.gru.") for name in grads)
+    for name, grad in grads.items():
+        torch.testing.assert_close(grad, ref_grads[name], rtol=0, atol=1e-5, msg=name)
+
+
+def test_own_cpu_recurrence_only_in_cpu_float32_training(tokenizer):
+    base = build(tokenizer).model
+    x = torch.zeros(1, 1, 16)
+    assert not base._uses_own_recurrence(x)  # eval mode keeps nn.GRU
+    base.train()
+    assert base._uses_own_recurrence(x)
+    assert not base._uses_own_recurrence(x.double())
+    with torch.no_grad():
+        assert not base._uses_own_recurrence(x)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert not base._uses_own_recurrence(x)

@@ -1,0 +1,91 @@
+"""GRU training engines on CPU: `nn.GRU` over packed batches (as gru-hf ran before) against gru-hf's own packed
+recurrence (`_PackedGRULayer` in gru_hf/modeling_gru.py), forward + backward, with the recurrent-step GEMM peak.
+
+Usage: `python scripts/benchmarks/gru_engine.py [--quick]` prints JSON. Timings are interleaved (engine A, engine B,
+A, B, ...) and the best repeat of each is kept, so that load from other processes penalises both alike.
+FLOPs per real token for training: 3 (forward + two backward GEMMs) * 2 * 3H(E+H) per direction per layer.
+"""
+
+import json
+import sys
+import time
+
+import torch
+from torch import nn
+
+from gru_hf.modeling_gru import _PackedGRULayer
+
+SIZES = [  # (name, embedding_dim, hidden_size, bidirectional)
+    ("seed sizes E=50 H=100 unidirectional", 50, 100, False),
+    ("default sizes E=100 H=128 bidirectional", 100, 128, True),
+]
+
+
+def _batches(batch: int, embedding_dim: int, count: int, seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    out = []
+    for _ in range(count):
+        lengths = torch.randint(5, 51, (batch,), generator=g)  # SST-2-like lengths
+        x = torch.randn(batch, int(lengths.max()), embedding_dim, generator=g)
+        out.append((x, lengths))
+    return out
+
+
+def _step(gru: nn.GRU, x: torch.Tensor, lengths: torch.Tensor, engine: str):
+    x = x.detach().requires_grad_()
+    packed = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+    if engine == "nn.GRU":
+        out = gru(packed)[0].data
+    else:
+        out = _PackedGRULayer.apply(
+            packed.data, packed.batch_sizes, *[getattr(gru, n) for n in gru._flat_weights_names]
+        )
+    out.sum().backward()
+
+
+def _gemm_peak(batch: int, hidden: int, repeats: int) -> float:
+    a, b = torch.randn(batch, hidden), torch.randn(hidden, 3 * hidden)
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(200):
+            torch.mm(a, b)
+        best = min(best, (time.perf_counter() - start) / 200)
+    return 2 * batch * hidden * 3 * hidden / best
+
+
+def run(quick: bool) -> dict:
+    torch.set_flush_denormal(True)
+    torch.manual_seed(0)
+    engines = ("nn.GRU", "gru-hf packed recurrence")
+    repeats, count = (1, 2) if quick else (5, 6)
+    results = {"threads": torch.get_num_threads(), "torch": torch.__version__, "rows": []}
+    for name, embedding_dim, hidden, bidirectional in SIZES[:1] if quick else SIZES:
+        for batch in (32,) if quick else (32, 64):
+            gru = nn.GRU(embedding_dim, hidden, bidirectional=bidirectional, batch_first=True)
+            batches = _batches(batch, embedding_dim, count)
+            tokens = sum(int(lengths.sum()) for _, lengths in batches)
+            for x, lengths in batches[:1]:  # warm-up
+                for engine in engines:
+                    _step(gru, x, lengths, engine)
+            best = dict.fromkeys(engines, float("inf"))
+            for _ in range(repeats):
+                for engine in engines:
+                    start = time.perf_counter()
+                    for x, lengths in batches:
+                        _step(gru, x, lengths, engine)
+                    best[engine] = min(best[engine], time.perf_counter() - start)
+            peak = _gemm_peak(batch, hidden, repeats)
+            directions = 2 if bidirectional else 1
+            flops_per_token = 3 * 2 * 3 * hidden * (embedding_dim + hidden) * directions
+            row = {"sizes": name, "batch": batch, "gemm_peak_gflops": peak / 1e9}
+            for engine in engines:
+                rate = tokens / best[engine]
+                row[engine] = {"tokens_per_s": rate, "utilisation": rate * flops_per_token / peak}
+            row["speedup"] = row[engines[1]]["tokens_per_s"] / row[engines[0]]["tokens_per_s"]
+            results["rows"].append(row)
+    return results
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(quick="--quick" in sys.argv), indent=2))
