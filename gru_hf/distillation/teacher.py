@@ -19,10 +19,10 @@ from transformers import (
     set_seed,
 )
 
-from ..data import DataArguments, encode_labels, infer_labels, load_raw_datasets
+from ..data import DataArguments
 from ..hardware import hardware_description
 from ..metrics import build_compute_metrics, default_metric_for_best_model, greater_is_better, metric_values
-from ..training import prepare_output_dir
+from ..training import load_splits, prepare_output_dir
 from .labels import resolve_model_path
 
 logger = logging.getLogger(__name__)
@@ -113,9 +113,7 @@ def train_teacher(
     its tokenizer, `results.json` (validation and test metrics) and a short card; return the results."""
     resume = prepare_output_dir(training_args)
     path = resolve_model_path(teacher_args.base_model)
-    raw = load_raw_datasets(data_args)
-    label_info = infer_labels(raw["train"])
-    raw = encode_labels(raw, label_info)
+    raw, label_info = load_splits(data_args)  # the training job's data stage: same splits, labels and errors
     try:
         tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=teacher_args.trust_remote_code)
     except Exception as err:
