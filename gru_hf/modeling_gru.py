@@ -6,12 +6,13 @@ This file travels to the Hub with saved models (remote code): it imports only to
 Padding never reaches a GRU state. Each batch is re-laid so that every text's real tokens come first (right
 padding) and trimmed to the longest text. A ragged batch is then packed (`pack_padded_sequence`), so each direction
 starts and ends at the text's own tokens; a batch without padding, or a causal one at least 80% full, runs padded in
-one call (a forward GRU never looks past a text's last real token). Measured (README, "Results"): packing is
-1.4-1.8x faster than a padded run on randomly ordered batches and within 8% of it on length-grouped ones.
+one call (a forward GRU never looks past a text's last real token). Measured (README, "Results"): on randomly
+ordered batches a padded run is 0.61-0.69x as fast as packing (scripts/benchmarks/strategy.py).
 
 CPU float32 training runs the packed batch through `_PackedGRULayer`, a plain-torch GRU with the same weights and
-maths as `nn.GRU` (outputs and gradients equal to 1e-5, tested): 1.6-2.0x `nn.GRU`'s forward + backward tokens/s on
-a shared 2-core CPU (scripts/benchmarks/gru_engine.py). GPUs keep cuDNN; inference keeps `nn.GRU`.
+maths as `nn.GRU` (outputs and gradients equal to 1e-5, tested): 1.16-1.55x `nn.GRU`'s forward + backward tokens/s
+on an idle 2-core CPU (scripts/benchmarks/gru_engine.py, results of record). GPUs keep cuDNN; inference keeps
+`nn.GRU`.
 """
 
 from typing import NamedTuple
