@@ -1,63 +1,20 @@
 """gru-hf: a small, fast GRU text classifier that is a native Hugging Face Transformers model.
 
-Importing the package registers `GRUConfig`, `GRUModel` and `GRUForSequenceClassification` with `AutoConfig`,
-`AutoModel` and `AutoModelForSequenceClassification`, and marks the model classes so that `save_pretrained` copies
-their code next to the weights (loadable with `trust_remote_code=True` where gru_hf is not installed).
+`import gru_hf` registers `GRUConfig`, `GRUModel` and `GRUForSequenceClassification` with `AutoConfig`, `AutoModel`
+and `AutoModelForSequenceClassification` (see `gru_hf.auto`), so `from_pretrained` and `pipeline` load gru-hf
+directories without `trust_remote_code`.
+
+Two kinds of process defer that registration (it imports torch, the cost of `import gru_hf`) until a public name is
+first used: the `gru-hf` command, which registers only for the commands that load a model (`gru-hf --help` and
+`gru-hf predict --onnx` never import torch), and a process without torch, where `gru_hf.onnx.OnnxClassifier` still
+serves an exported model.
 """
 
-from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification
-
-from .configuration_gru import GRUConfig
-from .modeling_gru import GRUForSequenceClassification, GRUModel, GRUPreTrainedModel
-from .tokenization_gru import GRUTokenizerFast, train_tokenizer
+import importlib.util
+import os
+import sys
 
 __version__ = "0.1.0"
-
-AutoConfig.register(GRUConfig.model_type, GRUConfig, exist_ok=True)
-AutoModel.register(GRUConfig, GRUModel, exist_ok=True)
-AutoModelForSequenceClassification.register(GRUConfig, GRUForSequenceClassification, exist_ok=True)
-GRUConfig.register_for_auto_class("AutoConfig")
-GRUModel.register_for_auto_class("AutoModel")
-GRUForSequenceClassification.register_for_auto_class("AutoModelForSequenceClassification")
-
-
-def _check_safetensors_header(path: str) -> None:
-    """Raise a one-line `OSError` naming `path` when its safetensors header (8-byte little-endian length, then
-    that many bytes of JSON whose offsets must lie inside the file) is truncated or corrupt."""
-    import json
-    import os
-
-    size = os.path.getsize(path)
-    try:
-        with open(path, "rb") as f:
-            head = f.read(8)
-            if len(head) < 8:
-                raise ValueError("shorter than the 8-byte header length")
-            length = int.from_bytes(head, "little")
-            if length > size - 8:
-                raise ValueError(f"header of {length} bytes, but the file has {size} bytes")
-            header = json.loads(f.read(length))
-        end = max((int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"), default=0)
-        if 8 + length + end > size:
-            raise ValueError(f"tensors end at byte {8 + length + end}, but the file has {size} bytes")
-    except (ValueError, KeyError, TypeError, IndexError, AttributeError) as err:
-        raise OSError(f"{path} is truncated or corrupt: {err}") from None
-
-
-_from_pretrained = GRUPreTrainedModel.from_pretrained.__func__
-
-
-def _checked_from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
-    import os
-
-    weights = os.path.join(str(pretrained_model_name_or_path), "model.safetensors")
-    if os.path.isfile(weights):
-        _check_safetensors_header(weights)
-    return _from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs)
-
-
-# Loading a local directory with a damaged model.safetensors names the file (safetensors' own error does not).
-GRUPreTrainedModel.from_pretrained = classmethod(_checked_from_pretrained)
 
 __all__ = [
     "GRUConfig",
@@ -68,3 +25,29 @@ __all__ = [
     "train_tokenizer",
     "__version__",
 ]
+_PUBLIC = frozenset(__all__) - {"__version__"}
+
+
+def _defers_registration() -> bool:
+    """True in the `gru-hf` console script and where torch cannot be imported."""
+    script = os.path.splitext(os.path.basename(sys.argv[0] if sys.argv else ""))[0]
+    return script == "gru-hf" or importlib.util.find_spec("torch") is None
+
+
+def __getattr__(name: str):
+    if name in _PUBLIC:
+        from . import auto  # registers the Auto classes
+
+        return getattr(auto, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+if not _defers_registration():
+    from .auto import (  # noqa: E402  (registers the Auto classes)
+        GRUConfig,
+        GRUForSequenceClassification,
+        GRUModel,
+        GRUPreTrainedModel,
+        GRUTokenizerFast,
+        train_tokenizer,
+    )

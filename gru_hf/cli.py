@@ -93,14 +93,15 @@ def predict_main(argv: list[str]) -> None:
     parser.add_argument("--onnx", action="store_true", help="run DIR/onnx/model.onnx with onnxruntime (no torch)")
     parser.add_argument("--quantized", action="store_true", help="run DIR/onnx/model_quantized.onnx (int8)")
     parser.add_argument("--progress", action="store_true", help="show transformers' progress bars")
-    args = parser.parse_args(argv)
-    if os.path.isdir(args.model):
+    args = parser.parse_intermixed_args(argv)  # texts may follow options: `predict DIR --onnx "a text"`
+    onnx = args.onnx or args.quantized
+    if os.path.isdir(args.model) and not onnx:  # OnnxClassifier checks its own files, without torch
         from .model_dir import check_model_directory
 
         check_model_directory(args.model)
     texts = read_texts(args)
 
-    if args.onnx or args.quantized:
+    if onnx:
         from .onnx import OnnxClassifier
 
         classifier = OnnxClassifier.from_pretrained(args.model, quantized=args.quantized)
@@ -124,8 +125,6 @@ def _pipeline_predict(args, texts: list[str]) -> list:
     import torch
     from transformers import pipeline
     from transformers.utils import logging as hf_logging
-
-    from . import GRUConfig  # noqa: F401  (registers the Auto classes)
 
     if not args.progress:
         hf_logging.disable_progress_bar()
@@ -266,6 +265,14 @@ COMMANDS = {
 }
 
 
+def loads_transformers(command: str, rest: list[str]) -> bool:
+    """False for what runs without torch: a command's `--help` (but train's, teacher's and distill's, which list
+    `TrainingArguments`) and `predict --onnx` / `--quantized`."""
+    if command == "predict" and ("--onnx" in rest or "--quantized" in rest):
+        return False
+    return command in {"train", "teacher", "distill"} or not ({"-h", "--help"} & set(rest))
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in {"-h", "--help"} or argv[0] not in COMMANDS:
@@ -276,6 +283,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if not argv or argv[0] in {"-h", "--help"} else 2
     command, rest = argv[0], argv[1:]
     try:
+        if loads_transformers(command, rest):
+            from . import auto  # noqa: F401  (registers the Auto classes; the `gru-hf` script defers it to here)
         COMMANDS[command](rest)
         sys.stdout.flush()
     except BrokenPipeError:  # `gru-hf ... | head`: the reader left; no traceback

@@ -3,6 +3,8 @@
 import json
 import os
 
+# GRUConfig.model_type, here without importing transformers (which imports torch); a test checks they agree.
+MODEL_TYPE = "gru_hf"
 REQUIRED_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "modeling_gru.py")
 
 
@@ -15,6 +17,41 @@ def check_model_directory(path: str | os.PathLike) -> None:
     if missing:
         raise FileNotFoundError(f"{path} is not a complete gru-hf model directory: missing {', '.join(missing)}")
     validate_model_directory(path)
+
+
+def check_onnx_directory(path: str | os.PathLike, quantized: bool = False) -> str:
+    """Raise a one-line error unless `path` holds what `OnnxClassifier` reads (config, tokenizer and the exported
+    graph), checked without torch; return the graph's path."""
+    if not os.path.isdir(path):
+        raise FileNotFoundError(f"model directory {path} does not exist")
+    graph = os.path.join(path, "onnx", "model_quantized.onnx" if quantized else "model.onnx")
+    if not os.path.isfile(graph):
+        hint = " --quantize int8" if quantized else ""
+        raise FileNotFoundError(f"{graph} does not exist: run `gru-hf export {os.fspath(path)}{hint}` first")
+    missing = [name for name in ("config.json", "tokenizer.json") if not os.path.isfile(os.path.join(path, name))]
+    if missing:
+        raise FileNotFoundError(f"{path} is not a complete gru-hf model directory: missing {', '.join(missing)}")
+    values = read_config(path)
+    _check_tokenizer(path, int(values.get("vocab_size", 0) or 0) or None)
+    return graph
+
+
+def read_config(path: str | os.PathLike) -> dict:
+    """The JSON object of `path/config.json`, or a one-line `ValueError` naming the file when it is not JSON, not
+    an object, or not a gru-hf config."""
+    config_file = os.path.join(path, "config.json")
+    if not os.path.isfile(config_file):
+        raise FileNotFoundError(f"{config_file} does not exist")
+    try:
+        with open(config_file, encoding="utf-8") as f:
+            values = json.load(f)
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{config_file} is not valid JSON: {err}") from None
+    if not isinstance(values, dict):
+        raise ValueError(f"{config_file} must hold a JSON object, got {type(values).__name__}")
+    if values.get("model_type") != MODEL_TYPE:
+        raise ValueError(f"{config_file}: model_type is {values.get('model_type')!r}, not {MODEL_TYPE!r}")
+    return values
 
 
 def validate_model_directory(path: str | os.PathLike) -> None:
@@ -32,15 +69,7 @@ def validate_model_directory(path: str | os.PathLike) -> None:
     for name in (config_file, weights_file):
         if not os.path.isfile(name):
             raise FileNotFoundError(f"{name} does not exist")
-    try:
-        with open(config_file, encoding="utf-8") as f:
-            values = json.load(f)
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ValueError(f"{config_file} is not valid JSON: {err}") from None
-    if not isinstance(values, dict):
-        raise ValueError(f"{config_file} must hold a JSON object, got {type(values).__name__}")
-    if values.get("model_type") != GRUConfig.model_type:
-        raise ValueError(f"{config_file}: model_type is {values.get('model_type')!r}, not {GRUConfig.model_type!r}")
+    values = read_config(path)
     try:
         config = GRUConfig.from_dict(values)
     except (TypeError, ValueError) as err:
@@ -51,21 +80,33 @@ def validate_model_directory(path: str | os.PathLike) -> None:
             f.keys()
     except (SafetensorError, OSError) as err:
         raise ValueError(f"{weights_file} is truncated or corrupt: {err}") from None
+    _check_tokenizer(path, config.vocab_size)
 
+
+def _check_tokenizer(path: str | os.PathLike, vocab_size: int | None) -> None:
+    """A `path/tokenizer.json` (if present) must be a word-level tokenizer whose ids fit `vocab_size`."""
     tokenizer_file = os.path.join(path, "tokenizer.json")
-    if os.path.isfile(tokenizer_file):
-        try:
-            with open(tokenizer_file, encoding="utf-8") as f:
-                tokenizer = json.load(f)
-            ids = [int(i) for i in tokenizer["model"]["vocab"].values()]
-            ids += [int(token["id"]) for token in tokenizer.get("added_tokens") or []]
-        except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as err:
-            raise ValueError(f"{tokenizer_file} is not a readable word-level tokenizer: {err!r}") from None
-        if ids and max(ids) >= config.vocab_size:
-            raise ValueError(
-                f"{tokenizer_file} has token ids up to {max(ids)}, but {config_file} has vocab_size="
-                f"{config.vocab_size}: the tokenizer does not match this model"
-            )
+    if not os.path.isfile(tokenizer_file):
+        return
+    try:
+        with open(tokenizer_file, encoding="utf-8") as f:
+            tokenizer = json.load(f)
+        ids = [int(i) for i in tokenizer["model"]["vocab"].values()]
+        ids += [int(token["id"]) for token in tokenizer.get("added_tokens") or []]
+    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as err:
+        raise ValueError(f"{tokenizer_file} is not a readable word-level tokenizer: {err!r}") from None
+    if ids and vocab_size is not None and max(ids) >= vocab_size:
+        raise ValueError(
+            f"{tokenizer_file} has token ids up to {max(ids)}, but {os.path.join(path, 'config.json')} has "
+            f"vocab_size={vocab_size}: the tokenizer does not match this model"
+        )
 
 
-__all__ = ["REQUIRED_FILES", "check_model_directory", "validate_model_directory"]
+__all__ = [
+    "MODEL_TYPE",
+    "REQUIRED_FILES",
+    "check_model_directory",
+    "check_onnx_directory",
+    "read_config",
+    "validate_model_directory",
+]

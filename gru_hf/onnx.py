@@ -7,10 +7,13 @@ batch with the model's own parameters: each row's real tokens are moved to the f
 per-row reversal of the real tokens, and pooling sees only real tokens.
 """
 
+import contextlib
 import json
+import logging
 import os
 import shutil
 import tempfile
+import warnings
 
 QUANTIZE_MODES = ("int8",)
 DEFAULT_OPSET = 17
@@ -121,17 +124,27 @@ def export(directory: str | os.PathLike, quantize: str | None = None, opset: int
         raise PermissionError(f"cannot write the export into {directory}: the directory is not writable")
 
     import torch
+    from transformers.utils import logging as hf_logging
 
     from . import GRUForSequenceClassification
 
-    model = GRUForSequenceClassification.from_pretrained(directory).float().eval()
+    shown = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # a "Loading weights" bar for a dozen tensors says nothing
+    try:
+        model = GRUForSequenceClassification.from_pretrained(directory).float().eval()
+    finally:
+        if shown:
+            hf_logging.enable_progress_bar()
     wrapper = _exportable(model)
     work = tempfile.mkdtemp(prefix=".onnx-", dir=directory)
     try:
         path = os.path.join(work, "model.onnx")
         ids = torch.tensor([[2, 3, 4], [2, 0, 0]], dtype=torch.long).clamp(max=model.config.vocab_size - 1)
         mask = torch.tensor([[1, 1, 1], [1, 0, 0]], dtype=torch.long)
-        with torch.no_grad():
+        # torch's exporter warns about GRU batch sizes and constant folding of Slice; the tests prove the graph's
+        # logits for every batch size and padding, so those warnings would only mislead.
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
             torch.onnx.export(
                 wrapper,
                 (ids, mask),
@@ -149,9 +162,10 @@ def export(directory: str | os.PathLike, quantize: str | None = None, opset: int
         if quantize == "int8":
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
-            quantize_dynamic(
-                path, os.path.join(work, "model_quantized.onnx"), weight_type=QuantType.QInt8, per_channel=False
-            )
+            with _quiet_root_logger():  # "consider pre-processing" and shape-inference notes, logged per tensor
+                quantize_dynamic(
+                    path, os.path.join(work, "model_quantized.onnx"), weight_type=QuantType.QInt8, per_channel=False
+                )
         old = None
         if os.path.exists(target):
             old = target + ".old"
@@ -164,6 +178,17 @@ def export(directory: str | os.PathLike, quantize: str | None = None, opset: int
         shutil.rmtree(work, ignore_errors=True)
         raise
     return {name: os.path.join(target, name) for name in sorted(os.listdir(target))}
+
+
+@contextlib.contextmanager
+def _quiet_root_logger():
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.setLevel(level)
 
 
 def _softmax(x):
@@ -193,14 +218,11 @@ class OnnxClassifier:
         import onnxruntime
         from tokenizers import Tokenizer
 
+        from .model_dir import check_onnx_directory, read_config
+
         directory = os.fspath(directory)
-        name = "model_quantized.onnx" if quantized else "model.onnx"
-        path = os.path.join(directory, "onnx", name)
-        if not os.path.isfile(path):
-            hint = " --quantize int8" if quantized else ""
-            raise FileNotFoundError(f"{path} does not exist: run `gru-hf export {directory}{hint}` first")
-        with open(os.path.join(directory, "config.json"), encoding="utf-8") as f:
-            config = json.load(f)
+        path = check_onnx_directory(directory, quantized=quantized)
+        config = read_config(directory)
         max_length = 512
         tokenizer_config = os.path.join(directory, "tokenizer_config.json")
         if os.path.isfile(tokenizer_config):

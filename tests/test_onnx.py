@@ -86,22 +86,21 @@ def test_runtime_matches_pipeline(tiny_model_dir):
 
 
 def test_runtime_never_imports_torch(tiny_model_dir):
+    """In a process where `import torch` fails, `import gru_hf` and the runtime still serve the export; the model
+    classes then raise an ImportError naming torch."""
     export(tiny_model_dir)
     code = (
         "import sys\nsys.modules['torch'] = None\n"
-        "from gru_hf.onnx import OnnxClassifier\n"
+        "import gru_hf\nfrom gru_hf.onnx import OnnxClassifier\n"
         f"c = OnnxClassifier.from_pretrained({str(tiny_model_dir)!r})\n"
         "print(c(['a good film', 'boring and bad'])[1]['label'])\n"
-    )
-    code = code.replace(
-        "from gru_hf.onnx",
-        "import importlib.util as u\nspec = u.spec_from_file_location('o', "
-        f"{os.path.abspath(gru_hf.onnx.__file__)!r})\nm = u.module_from_spec(spec)\n"
-        "spec.loader.exec_module(m)\nOnnxClassifier = m.OnnxClassifier\n#",
+        "try:\n    gru_hf.GRUConfig\nexcept ImportError as err:\n    print('ImportError', err)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() in {"negative", "positive"}
+    label, error = out.stdout.splitlines()
+    assert label in {"negative", "positive"}
+    assert error.startswith("ImportError") and "torch" in error
 
 
 def test_int8_keeps_accuracy_on_a_trained_model(tmp_path, tiny_files):

@@ -1,0 +1,120 @@
+"""The `gru-hf` console script as a user runs it, in a fresh process: what it imports, what it prints, and how it
+ends (closed pipes, unknown commands), for the paths that must stay light (`--help`, `predict --onnx`)."""
+
+import os
+import shutil
+import subprocess
+
+import pytest
+from transformers import pipeline
+
+import gru_hf
+from gru_hf.model_dir import MODEL_TYPE
+
+SCRIPT = shutil.which("gru-hf")
+needs_script = pytest.mark.skipif(SCRIPT is None, reason="the gru-hf console script is not on PATH")
+# A sitecustomize.py that makes `import torch` fail: what runs under it provably never imports torch.
+NO_TORCH = "import sys\nsys.modules['torch'] = None\n"
+
+
+def gru_hf_command(*args, env=None, input=None):
+    return subprocess.run(
+        [SCRIPT, *args], capture_output=True, text=True, timeout=180, env={**os.environ, **(env or {})}, input=input
+    )
+
+
+def torch_blocked_env(tmp_path):
+    site = tmp_path / "no-torch-site"
+    site.mkdir(exist_ok=True)
+    (site / "sitecustomize.py").write_text(NO_TORCH, encoding="utf-8")
+    return {"PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
+
+
+def imported_modules(stderr: str) -> set[str]:
+    """Top-level module names from a `PYTHONPROFILEIMPORTTIME=1` report."""
+    names = set()
+    for line in stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            names.add(line.rsplit("|", 1)[1].strip().split(".")[0])
+    return names
+
+
+@needs_script
+def test_help_imports_neither_torch_nor_transformers():
+    done = gru_hf_command("--help", env={"PYTHONPROFILEIMPORTTIME": "1"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("The `gru-hf` command: `train`, `predict`")
+    modules = imported_modules(done.stderr)
+    assert "gru_hf" in modules  # the report is real: it lists our own package
+    assert not {"torch", "transformers", "numpy"} & modules
+
+
+@needs_script
+@pytest.mark.parametrize("reader", ["head -n 1", "true"])
+def test_help_into_a_closed_pipe_prints_no_traceback(reader):
+    """`true` exits without reading: the write meets a closed pipe (EPIPE)."""
+    shell = subprocess.run(
+        f"{SCRIPT} --help | {reader}; echo ${{PIPESTATUS[0]}}",
+        shell=True,
+        executable="/bin/bash",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=os.environ,
+    )
+    lines = shell.stdout.splitlines()
+    assert shell.stderr == ""
+    assert lines[-1] == "0"  # gru-hf's exit status
+    if reader.startswith("head"):
+        assert lines[0] == "The `gru-hf` command: `train`, `predict`, `push`, `export`, `teacher`, `distill` and " + (
+            "`quickstart`."
+        )
+
+
+@needs_script
+def test_unknown_command_lists_the_commands_and_fails():
+    done = gru_hf_command("trian")
+    assert done.returncode == 2
+    assert "gru-hf predict MODEL" in done.stdout
+
+
+@needs_script
+def test_predict_onnx_runs_where_torch_cannot_be_imported(tiny_model_dir, tmp_path):
+    from gru_hf.onnx import export
+
+    export(tiny_model_dir, quantize="int8")
+    expected = pipeline("text-classification", model=str(tiny_model_dir))(["a good film", "boring and bad"])
+    env = torch_blocked_env(tmp_path)
+    for flag in ("--onnx", "--quantized"):
+        texts = ["a good film", "boring and bad"]
+        done = gru_hf_command("predict", str(tiny_model_dir), flag, "--jsonl", *texts, env=env)
+        assert done.returncode == 0, done.stderr
+        assert done.stderr == ""
+        labels = [line.split('"label": "')[1].split('"')[0] for line in done.stdout.splitlines()]
+        if flag == "--onnx":
+            assert labels == [r["label"] for r in expected]
+        assert set(labels) <= {"negative", "positive"}
+
+
+@needs_script
+def test_predict_onnx_without_an_export_names_the_missing_file_and_the_fix(tiny_model_dir, tmp_path):
+    env = torch_blocked_env(tmp_path)
+    done = gru_hf_command("predict", str(tiny_model_dir), "--quantized", "a good film", env=env)
+    assert done.returncode == 2
+    graph = os.path.join(str(tiny_model_dir), "onnx", "model_quantized.onnx")
+    assert done.stderr.strip() == (
+        f"gru-hf predict: error: {graph} does not exist: run `gru-hf export {tiny_model_dir} --quantize int8` first"
+    )
+
+
+@needs_script
+def test_predict_prints_only_predictions(tiny_model_dir):
+    done = gru_hf_command("predict", str(tiny_model_dir), "a good film")
+    assert done.returncode == 0, done.stderr
+    label, score, text = done.stdout.rstrip("\n").split("\t")
+    assert label in {"negative", "positive"} and 0.5 <= float(score) <= 1 and text == "a good film"
+    assert done.stderr == ""  # no "Loading weights" progress bar, no warnings
+
+
+def test_model_type_constant_matches_the_config():
+    assert MODEL_TYPE == gru_hf.GRUConfig.model_type
