@@ -1,5 +1,6 @@
 """Shared test setup: offline, small, deterministic."""
 
+import functools
 import os
 
 # Before transformers / huggingface_hub are imported anywhere: nothing may reach the network.
@@ -97,14 +98,19 @@ def write_csv(path, rows, header=("text", "label")):
     return str(path)
 
 
-@pytest.fixture
-def tiny_files(tmp_path):
+def write_tiny_files(directory):
+    """Tiny, trivially separable train.csv and test.csv in `directory`; returns their paths by split."""
     train_rows = [(t, "pos") for t in POSITIVE * 4] + [(t, "neg") for t in NEGATIVE * 4]
     test_rows = [(t, "pos") for t in POSITIVE] + [(t, "neg") for t in NEGATIVE]
     return {
-        "train": write_csv(tmp_path / "train.csv", train_rows),
-        "test": write_csv(tmp_path / "test.csv", test_rows),
+        "train": write_csv(directory / "train.csv", train_rows),
+        "test": write_csv(directory / "test.csv", test_rows),
     }
+
+
+@pytest.fixture
+def tiny_files(tmp_path):
+    return write_tiny_files(tmp_path)
 
 
 def tiny_args(files, output_dir, *extra):
@@ -135,3 +141,55 @@ def tiny_args(files, output_dir, *extra):
         "0",
         *extra,
     ]
+
+
+# Shared by the reliability files (batch invariance, bad input, bad files, load safety, threads and memory).
+# Known words, words the tokenizer never saw, punctuation and a clitic.
+WORDS = ["a", "good", "film", "bad", ",", "the", "movie", "boring", "don't", "zyzzyva", "qwxq", "Ünknown", "!"]
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tiny models gain nothing from intra-op threads, and on a shared CPU their spinning makes these tests ~10x
+    slower and their timings noisy."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@functools.lru_cache(maxsize=1)
+def shared_tokenizer():
+    return gru_hf.train_tokenizer(TEXTS, min_frequency=1, model_max_length=16)
+
+
+def assert_same(got, expected):
+    torch.testing.assert_close(got, expected, rtol=0, atol=1e-5)
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory):
+    """The same tiny saved directory as `tiny_model_dir`, built once and shared by read-only tests."""
+    tokenizer = gru_hf.train_tokenizer(TEXTS, min_frequency=1, model_max_length=16)  # right padding, as saved
+    torch.manual_seed(0)
+    model = gru_hf.GRUForSequenceClassification(tiny_config(tokenizer, id2label={0: "negative", 1: "positive"}))
+    path = tmp_path_factory.mktemp("shared") / "model"
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def classifier(model_dir):
+    from transformers import pipeline
+
+    return pipeline("text-classification", model=str(model_dir))
+
+
+def copy_dir(model_dir, tmp_path):
+    """A copy of `model_dir` that a test may damage."""
+    import shutil
+
+    path = tmp_path / "broken"
+    shutil.copytree(model_dir, path)
+    return path

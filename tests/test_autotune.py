@@ -13,7 +13,7 @@ from gru_hf.autotune import chosen_arguments
 from gru_hf.cli import parse_train_arguments
 from gru_hf.training import train
 
-BUDGET = 30.0  # one tiny trial takes ~1 s on idle cores, ~11 s with the machine fully loaded
+BUDGET = 15.0  # one tiny trial takes ~1 s on idle cores (CI), ~11 s with the machine fully loaded
 # Over the budget: the end of a step and an evaluation, the test evaluation, the retrain's data preparation and
 # its model card's plots (matplotlib: ~5 s on a loaded 2-core machine).
 MARGIN = 10.0

@@ -13,7 +13,7 @@ import time
 
 import pytest
 import torch
-from conftest import tiny_args
+from conftest import tiny_args, write_tiny_files
 from safetensors.torch import load_file
 from transformers import AutoModelForSequenceClassification, TrainerCallback, pipeline
 
@@ -130,15 +130,17 @@ def assert_same_run(a, b):
         torch.testing.assert_close(weights_a[name], weights_b[name], rtol=0, atol=1e-6, msg=name)
 
 
-@pytest.fixture
-def uninterrupted(tmp_path, tiny_files):  # noqa: F811
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    """The final state of one uninterrupted run on the tiny files (the same texts every test's `tiny_files` holds)."""
+    tmp_path = tmp_path_factory.mktemp("uninterrupted")
     out = tmp_path / "full"
-    result = gru_hf_train(tiny_args(tiny_files, out), child_env(tmp_path), tmp_path)
+    result = gru_hf_train(tiny_args(write_tiny_files(tmp_path), out), child_env(tmp_path), tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     return final_state(out)
 
 
-def test_sigkill_mid_epoch_then_resume_matches_an_uninterrupted_run(tmp_path, tiny_files, uninterrupted):  # noqa: F811
+def test_sigkill_mid_epoch_then_resume_matches_an_uninterrupted_run(tmp_path, tiny_files, uninterrupted):
     out = tmp_path / "killed"
     args = tiny_args(tiny_files, out)
     # Killed in the middle of the second epoch: checkpoint-5 (end of epoch 1) is on disk, the final model is not.
@@ -151,7 +153,7 @@ def test_sigkill_mid_epoch_then_resume_matches_an_uninterrupted_run(tmp_path, ti
     assert_same_run(final_state(out), uninterrupted)
 
 
-def test_sigkill_while_saving_a_checkpoint_then_resume(tmp_path, tiny_files, uninterrupted):  # noqa: F811
+def test_sigkill_while_saving_a_checkpoint_then_resume(tmp_path, tiny_files, uninterrupted):
     out = tmp_path / "killed"
     args = tiny_args(tiny_files, out)
     # Killed while writing checkpoint-10: its weights are on disk, its trainer_state.json is not.
@@ -189,7 +191,7 @@ class BlockCheckpoint(TrainerCallback):
 
 
 @pytest.mark.parametrize("how", ["chmod", "path_taken_by_a_file"])
-def test_checkpoint_that_cannot_be_written_fails_clearly_and_keeps_the_previous_one(tmp_path, tiny_files, how):  # noqa: F811
+def test_checkpoint_that_cannot_be_written_fails_clearly_and_keeps_the_previous_one(tmp_path, tiny_files, how):
     if how == "chmod" and os.geteuid() == 0:
         pytest.skip("running as root: a 0o555 directory does not stop root from writing (see the other case)")
     out = tmp_path / "model"
