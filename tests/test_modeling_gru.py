@@ -28,6 +28,8 @@ def logits_of(model, tokenizer, texts, side="right"):
 
 @pytest.mark.parametrize("pooling, bidirectional, layers", VARIANTS)
 def test_padding_never_changes_logits(tokenizer, pooling, bidirectional, layers):
+    """Fixed texts (the empty one included) alone, batched with either padding side, and next to a much longer text.
+    tests/test_batch_invariance.py searches random batches for a counter-example to the same promise."""
     model = build(tokenizer, pooling, bidirectional, layers)
     texts = TEXTS + ["", "good"]
     alone = torch.cat([logits_of(model, tokenizer, [t]) for t in texts])
