@@ -255,29 +255,71 @@ class _SearchClock(TrainerCallback):
 def autotune(model_args, data_args, training_args, callbacks=None) -> dict:
     """Search, then retrain the best values with `train()` and return its results (with a `search` record)."""
     start = time.monotonic()
-    check_autotune_inputs(model_args, data_args, training_args)
-    import optuna
+    data = load_search_data(model_args, data_args, training_args)
+    space, user_values = search_space(model_args, training_args)
+    clock = _SearchClock(start, float(training_args.autotune_seconds))
+    trials_dir = tempfile.mkdtemp(prefix="gru-hf-autotune-")
+    search_args = search_arguments(training_args, data.labels.problem_type, trials_dir)
 
+    def model_init(trial=None):
+        params = space(trial) if trial is not None else {}
+        trial_model_args, _ = chosen_arguments(model_args, training_args, params)
+        return build_model(trial_model_args, data, seed=training_args.seed)[0]
+
+    trainer = build_trainer(None, search_args, data, [*(callbacks or []), clock], model_init=model_init)
+    clock.trainer = trainer
+    try:
+        study, search_start = run_search(trainer, space, user_values, clock, training_args)
+    finally:
+        shutil.rmtree(trials_dir, ignore_errors=True)
+    record = search_record(study, clock, search_args, training_args, start, search_start)
+    best = study.best_trial
+    logger.info(
+        "Autotune: trial %d of %d chosen, %s %.4f", best.number, len(study.trials), record["metric"], best.value
+    )
+    chosen_model, chosen_training = chosen_arguments(model_args, training_args, best.params)
+    results = train(chosen_model, data_args, chosen_training, callbacks, search=record)
+    record["total_s"] = round(time.monotonic() - start, 2)
+    results["search"] = record
+    if trainer.is_world_process_zero():
+        path = os.path.join(training_args.output_dir, "results.json")
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(results, f, indent=2, sort_keys=True)
+    return results
+
+
+def load_search_data(model_args, data_args, training_args):
+    """The training job's checks and data stages, plus the search's own: a validation split to score trials on."""
+    check_autotune_inputs(model_args, data_args, training_args)
     check_inputs(model_args, data_args, training_args)  # the output directory is checked before the search
     raw, labels = load_splits(data_args)
     check_class_weight(training_args, labels)
     if "validation" not in raw or len(raw["validation"]) == 0:
         raise ValueError("--autotune_seconds needs a validation split: give --validation_file or a percentage")
-    data = prepare_data(model_args, data_args, raw, labels, resume=None)
-    space, user_values = search_space(model_args, training_args)
-    budget = float(training_args.autotune_seconds)
-    clock = _SearchClock(start, budget)
-    trials_dir = tempfile.mkdtemp(prefix="gru-hf-autotune-")
-    search_args = job_arguments(training_args, labels.problem_type)
+    return prepare_data(model_args, data_args, raw, labels, resume=None)
+
+
+def search_arguments(training_args, problem_type: str, trials_dir: str):
+    """The job's arguments for the trials: no checkpoints (each trial reports its best evaluation so far, which
+    the retrain's best model matches), no reporting, no nested search."""
+    search_args = job_arguments(training_args, problem_type)
     search_args.output_dir = trials_dir
-    # Trials keep no checkpoints: each reports its best evaluation so far, which the retrain's best model matches.
     search_args.save_strategy = SaveStrategy.NO
     search_args.load_best_model_at_end = False
     search_args.report_to = []
     search_args.autotune_seconds = 0.0
-    metric = search_args.metric_for_best_model
+    return search_args
+
+
+def run_search(trainer, space, user_values: dict, clock, training_args):
+    """`Trainer.hyperparameter_search` with optuna within what is left of the budget, your own values as trial 0.
+    Returns the study and the time the search started."""
+    import optuna
+
+    metric = trainer.args.metric_for_best_model
     metric_key = metric if metric.startswith("eval_") else f"eval_{metric}"
-    maximize = bool(search_args.greater_is_better)
+    maximize = bool(trainer.args.greater_is_better)
+    direction = "maximize" if maximize else "minimize"
 
     def objective(metrics: dict) -> float:
         value = metrics[metric_key]
@@ -285,20 +327,11 @@ def autotune(model_args, data_args, training_args, callbacks=None) -> dict:
             clock.best = value
         return clock.best
 
-    def model_init(trial=None):
-        params = space(trial) if trial is not None else {}
-        trial_model_args, _ = chosen_arguments(model_args, training_args, params)
-        return build_model(trial_model_args, data, seed=training_args.seed)[0]
-
     storage = optuna.storages.InMemoryStorage()
-    study = optuna.create_study(
-        study_name="gru-hf-autotune", storage=storage, direction="maximize" if maximize else "minimize"
-    )
+    study = optuna.create_study(study_name="gru-hf-autotune", storage=storage, direction=direction)
     study.enqueue_trial(user_values)
-    trainer = build_trainer(None, search_args, data, [*(callbacks or []), clock], model_init=model_init)
-    clock.trainer = trainer
     search_start = time.monotonic()
-    clock.overhead = search_start - start + 1.0  # preparing again, plus a second for saving and evaluating
+    clock.overhead = search_start - clock.start + 1.0  # preparing again, plus a second for saving and evaluating
     quiet = _QuietSearchSetup()
     logging.getLogger("transformers.trainer").addFilter(quiet)
     # Each trial ends in accelerate's release_memory, several full gc.collect() passes: over the heap of a loaded
@@ -310,9 +343,9 @@ def autotune(model_args, data_args, training_args, callbacks=None) -> dict:
             hp_space=space,
             compute_objective=objective,
             n_trials=training_args.autotune_trials,
-            direction="maximize" if maximize else "minimize",
+            direction=direction,
             backend="optuna",
-            timeout=max(budget - (search_start - start), 1.0),
+            timeout=max(clock.budget - (search_start - clock.start), 1.0),
             study_name="gru-hf-autotune",
             storage=storage,
             load_if_exists=True,
@@ -326,34 +359,27 @@ def autotune(model_args, data_args, training_args, callbacks=None) -> dict:
     finally:
         logging.getLogger("transformers.trainer").removeFilter(quiet)
         gc.unfreeze()
-        shutil.rmtree(trials_dir, ignore_errors=True)
     if clock.first_trial_error:
         raise ValueError(clock.first_trial_error)
-    search_seconds = time.monotonic() - search_start
-    study = optuna.load_study(study_name="gru-hf-autotune", storage=storage)
+    return optuna.load_study(study_name="gru-hf-autotune", storage=storage), search_start
+
+
+def search_record(study, clock, search_args, training_args, start: float, search_start: float) -> dict:
+    """What results.json and the model card keep of the search: every trial, the chosen one and the times."""
+    metric = search_args.metric_for_best_model
     best = study.best_trial
-    record = {
+    return {
         "backend": "optuna",
-        "metric": metric_key,
-        "direction": "maximize" if maximize else "minimize",
-        "budget_s": budget,
+        "metric": metric if metric.startswith("eval_") else f"eval_{metric}",
+        "direction": "maximize" if search_args.greater_is_better else "minimize",
+        "budget_s": float(training_args.autotune_seconds),
         "trials_limit": training_args.autotune_trials,
         "preparation_s": round(search_start - start, 2),
-        "search_s": round(search_seconds, 2),
+        "search_s": round(time.monotonic() - search_start, 2),
         "trials": [_trial_record(t, clock) for t in study.trials],
         "chosen": {"trial": best.number, "value": best.value, "params": dict(best.params)},
         "first_trial": "your settings",
     }
-    logger.info("Autotune: trial %d of %d chosen, %s %.4f", best.number, len(study.trials), metric_key, best.value)
-    chosen_model, chosen_training = chosen_arguments(model_args, training_args, best.params)
-    results = train(chosen_model, data_args, chosen_training, callbacks, search=record)
-    record["total_s"] = round(time.monotonic() - start, 2)
-    results["search"] = record
-    if trainer.is_world_process_zero():
-        path = os.path.join(training_args.output_dir, "results.json")
-        with open(path, "w", encoding="utf-8") as f:
-            json.dump(results, f, indent=2, sort_keys=True)
-    return results
 
 
 def search_card_facts(record: dict):
