@@ -11,7 +11,7 @@ from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassificati
 
 from .configuration_gru import GRUConfig
 from .modeling_gru import GRUForSequenceClassification, GRUModel, GRUPreTrainedModel
-from .tokenization_gru import GRUTokenizerFast, train_tokenizer
+from .tokenization_gru import GRUTokenizerFast, train_tokenizer  # noqa: F401  (public through gru_hf)
 
 AutoConfig.register(GRUConfig.model_type, GRUConfig, exist_ok=True)
 AutoModel.register(GRUConfig, GRUModel, exist_ok=True)
@@ -55,12 +55,3 @@ if not getattr(GRUPreTrainedModel.from_pretrained, "_checks_weights_file", False
     _checked_from_pretrained._checks_weights_file = True
     # Loading a local directory with a damaged model.safetensors names the file (safetensors' own error does not).
     GRUPreTrainedModel.from_pretrained = classmethod(_checked_from_pretrained)
-
-__all__ = [
-    "GRUConfig",
-    "GRUForSequenceClassification",
-    "GRUModel",
-    "GRUPreTrainedModel",
-    "GRUTokenizerFast",
-    "train_tokenizer",
-]
