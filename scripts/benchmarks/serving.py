@@ -33,6 +33,7 @@ from .settings import (
     SERVING_COLD_REPEATS,
     SERVING_DATASETS,
     SERVING_QUICK_DATASETS,
+    SERVING_QUICK_FRESH_PROCESSES,
     SERVING_QUICK_TEXTS,
     SERVING_QUICK_TRAINING,
     SERVING_REPEATS,
@@ -376,10 +377,13 @@ def model2vec_model(splits: dict, workdir: str, static_root: str, quick: bool) -
     carved validation split for early stopping, saved as its scikit-learn pipeline (`to_pipeline`)."""
     if quick:
         return None, {"not_measured": "skipped in --quick (the distillation takes minutes)"}
+    try:
+        from model2vec.train import StaticModelForClassification
+    except ImportError as err:
+        return None, {"not_measured": f"model2vec's classifier does not import here ({err})"}
     static, info = distilled_static_model(static_root)
     if static is None:
         return None, info
-    from model2vec.train import StaticModelForClassification
 
     from .peers import accuracy
 
@@ -518,15 +522,16 @@ def run_dataset(name: str, data_dir: str, workdir: str, quick: bool) -> dict:
         paths[M2V_ROW] = m2v_path
     paths[FASTTEXT_ROW], fast = fasttext_model(splits, os.path.join(base, "fasttext"), quick)
     rows = time_rows(paths, texts, 1 if quick else SERVING_REPEATS)
+    fresh = SERVING_QUICK_FRESH_PROCESSES or not quick
     for row, path in paths.items():
         log(f"serving: peak RSS, {row}")
-        rss = measure_rss(row, path, texts_file)
+        rss = measure_rss(row, path, texts_file) if fresh else {"error": "skipped in --quick"}
         predictions = rows[row].pop("predictions")
         rows[row].update(
             test_accuracy=accuracy(predictions, labels),
             size_mib=size_mib(row, path),
             files=[os.path.relpath(f, path) if f != path else os.path.basename(f) for f in loaded_files(row, path)],
-            peak_rss_mb=rss.get("peak_rss_mb", float("nan")),
+            peak_rss_mb=rss.get("peak_rss_mb"),  # None where not measured (JSON has no NaN)
             rss_error=rss.get("error"),
             fresh_process_loads_torch=rss.get("torch_loaded"),
             fresh_process_predictions_match=rss.get("predictions") == predictions,
@@ -534,7 +539,7 @@ def run_dataset(name: str, data_dir: str, workdir: str, quick: bool) -> dict:
     if m2v_path is None:
         rows[M2V_ROW] = {"not_measured": m2v["not_measured"]}
     log("serving: cold gru-hf processes")
-    cold = cold_cli(gru_dir, texts[0], 1 if quick else SERVING_COLD_REPEATS)
+    cold = cold_cli(gru_dir, texts[0], 1 if quick else SERVING_COLD_REPEATS) if fresh else {}
     return {
         "test_name": spec["test_name"],
         "train_file": spec["train"],
@@ -589,7 +594,7 @@ def render(results: dict) -> str:
                     fmt(r["latency_p95_ms"]),
                     fmt(r["batch64_sentences_per_s"], 0),
                     fmt(r["size_mib"], 1),
-                    fmt(r["peak_rss_mb"], 0),
+                    "n/a" if r["peak_rss_mb"] is None else fmt(r["peak_rss_mb"], 0),
                     {True: "yes", False: "no"}.get(r.get("fresh_process_loads_torch"), "n/a"),
                 ]
             )
@@ -634,7 +639,9 @@ def _describe_gru(results: dict) -> str:
 def _render_cold(results: dict) -> list[str]:
     from .report import fmt, table
 
-    datasets = list(results["datasets"].values())
+    datasets = [d for d in results["datasets"].values() if d["cold"]]
+    if not datasets:
+        return ["Cold start: not measured (skipped in --quick)."]
     names = list(datasets[0]["cold"])
     rows = [[name, *(fmt(d["cold"][name]["median_s"]) for d in datasets)] for name in names]
     return [

@@ -85,6 +85,9 @@ SERVING_DATASETS = {
 SERVING_QUICK_DATASETS = ("mr",)
 SERVING_QUICK_TEXTS = 100  # --quick: the first test texts only
 SERVING_QUICK_TRAINING = ("--max_steps", "5")  # --quick: a few optimiser steps, the package defaults otherwise
+# --quick skips the fresh processes (peak RSS, cold `gru-hf`): each imports torch (5 s here), which the test suite's
+# --quick run cannot afford; tests/test_benchmark.py checks the fresh-process protocol on a fastText row instead.
+SERVING_QUICK_FRESH_PROCESSES = False
 SERVING_BATCH = 64
 SERVING_REPEATS = 3  # interleaved passes over the test texts per row; latencies of every pass are pooled
 SERVING_THREADS = 1  # every row, speed and memory: torch, onnxruntime, BLAS (threadpoolctl), fastText
