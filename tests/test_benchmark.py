@@ -277,3 +277,30 @@ def test_the_documents_tables_are_those_rendered_from_the_committed_results(tmp_
     runner.render_documents(results, [str(path) for path, _ in copies])
     for path, text in copies:
         assert path.read_text(encoding="utf-8") == text, f"{path.name}: run python scripts/benchmark.py --render"
+
+
+def test_serving_fresh_process_loads_only_its_row_and_predicts_as_this_one(tmp_path):
+    """The serving section's peak-RSS process (`python -m benchmarks.serving --child`), on a fastText row: it never
+    imports torch, and it gives the predictions of the same model loaded here."""
+    import fasttext
+    from benchmarks import serving
+    from benchmarks.fasttext_io import fasttext_file
+
+    rows = synthetic_rows(random.Random(0), 200)
+    texts, labels = [t for t, _ in rows], [y for _, y in rows]
+    train_file = fasttext_file(str(tmp_path / "train.txt"), texts, labels)
+    model = fasttext.train_supervised(input=train_file, wordNgrams=2, thread=1, seed=0, verbose=0, bucket=5000)
+    path = str(tmp_path / "model.bin")
+    model.save_model(path)
+    texts_file = tmp_path / "texts.json"
+    texts_file.write_text(json.dumps({"texts": texts[:70], "labels": labels[:70]}), encoding="utf-8")
+    prepare, predict = serving.LOADERS[serving.FASTTEXT_ROW](path, 1)
+    here = serving.classify_all(predict, prepare, texts[:70], serving.SERVING_BATCH)
+    assert set(here) == {0, 1}
+
+    child = serving.measure_rss(serving.FASTTEXT_ROW, path, str(texts_file))
+    assert child.get("error") is None, child
+    assert child["torch_loaded"] is False
+    assert child["predictions"] == here
+    assert child["peak_rss_mb"] > 0
+    assert serving.loaded_files(serving.FASTTEXT_ROW, path) == [path]

@@ -14,6 +14,7 @@ from torch.nn import functional as F
 import gru_hf
 from gru_hf.metrics import load_metric
 
+from .fasttext_io import fasttext_file, fasttext_label, fasttext_text
 from .settings import FASTTEXT_GRID, SEED_BATCH, SEED_EPOCHS, SEED_LR, SEED_SIZES, TFIDF_C_GRID
 from .timing import Meter
 
@@ -209,12 +210,6 @@ def run_fasttext(splits: dict, seeds, quick: bool, workdir: str) -> dict:
     """fastText supervised with word bigrams, one thread; epochs and lr chosen on validation, then one run a seed."""
     import fasttext
 
-    def fasttext_file(path, texts, labels):
-        with open(path, "w", encoding="utf-8") as f:
-            for text, label in zip(texts, labels):
-                f.write(f"__label__{label} {' '.join(text.split())}\n")
-        return path
-
     def fit(params, seed):
         start = time.perf_counter()
         model = fasttext.train_supervised(input=train_file, wordNgrams=2, thread=1, seed=seed, verbose=0, **params)
@@ -222,8 +217,8 @@ def run_fasttext(splits: dict, seeds, quick: bool, workdir: str) -> dict:
 
     def score(model, split):
         texts, labels = splits[split]
-        predicted, _ = model.predict([" ".join(t.split()) for t in texts])
-        return accuracy([int(p[0].replace("__label__", "")) for p in predicted], labels)
+        predicted, _ = model.predict([fasttext_text(t) for t in texts])
+        return accuracy([fasttext_label(p[0]) for p in predicted], labels)
 
     train_file = fasttext_file(os.path.join(workdir, "fasttext.train.txt"), *splits["train"])
     grid = {}

@@ -75,3 +75,27 @@ PROJECT_DEFAULT_SIZES = {"embedding_dim": 100, "hidden_size": 128, "bidirectiona
 SPEED_EXAMPLES = {"full": 20000, "quick": 256}
 SPEED_BATCH = 64
 SPEED_REPEATS = 2  # each timing is run this many times, interleaved with the others; the best run is kept
+
+# Serving: one gru-hf model per dataset trained with the package defaults (`gru-hf train --train_file ... --glove
+# glove-6b-50d`, validation carved by the package's own default), served seven ways on the same test texts.
+SERVING_DATASETS = {
+    "mr": {"train": "mr/train.csv", "test": "mr/test.csv", "test_name": "MR test"},
+    "sst2": {"train": SST2_SENTENCES, "test": "sst2/dev.csv", "test_name": "SST-2 GLUE dev"},
+}
+SERVING_QUICK_DATASETS = ("mr",)
+SERVING_QUICK_TEXTS = 100  # --quick: the first test texts only
+SERVING_QUICK_TRAINING = ("--max_steps", "5")  # --quick: a few optimiser steps, the package defaults otherwise
+# --quick skips the fresh processes (peak RSS, cold `gru-hf`): each imports torch (5 s here), which the test suite's
+# --quick run cannot afford; tests/test_benchmark.py checks the fresh-process protocol on a fastText row instead.
+SERVING_QUICK_FRESH_PROCESSES = False
+SERVING_BATCH = 64
+SERVING_REPEATS = 3  # interleaved passes over the test texts per row; latencies of every pass are pooled
+SERVING_THREADS = 1  # every row, speed and memory: torch, onnxruntime, BLAS (threadpoolctl), fastText
+SERVING_COLD_REPEATS = 3  # cold `gru-hf` processes per command; the median is reported
+# model2vec: a static model distilled from the local all-MiniLM-L6-v2 in its own virtual environment (the distill
+# extra pins transformers < 5.4, which the main environment must not get), then StaticModelForClassification
+# trained on it in the main environment, validation on the same carved split as the gru-hf job.
+M2V_VENV = "/work/venvs/m2v"  # GRU_HF_M2V_VENV overrides
+M2V_PCA_DIMS = 256
+M2V_MAX_EPOCHS = 30  # cap on StaticModelForClassification.fit (early stopping, patience 5, decides before it)
+M2V_ROW = "model2vec classifier"

@@ -7,8 +7,6 @@ import os
 import resource
 import time
 
-import torch
-
 
 def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
@@ -105,6 +103,8 @@ def interleaved(jobs: dict, repeats: int) -> dict:
 def measure_peak(quick: bool) -> dict:
     """Best torch.mm GFLOP/s in this process: a large square GEMM, the GEMM of one GRU step (batch 64, H=128),
     and the latter on one thread (small GEMMs are often faster without fork/join per call)."""
+    import torch  # here, not at the top: peak_rss_mb runs in processes that must not load torch
+
     torch.set_flush_denormal(True)
     results = {}
     for name, (m, k, n), seconds in (
