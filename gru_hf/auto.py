@@ -55,3 +55,5 @@ if not getattr(GRUPreTrainedModel.from_pretrained, "_checks_weights_file", False
     _checked_from_pretrained._checks_weights_file = True
     # Loading a local directory with a damaged model.safetensors names the file (safetensors' own error does not).
     GRUPreTrainedModel.from_pretrained = classmethod(_checked_from_pretrained)
+
+REGISTERED = True  # read by gru_hf/__init__.py: this module ran to the end

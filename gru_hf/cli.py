@@ -265,14 +265,6 @@ COMMANDS = {
 }
 
 
-def loads_transformers(command: str, rest: list[str]) -> bool:
-    """False for what runs without torch: a command's `--help` (but train's, teacher's and distill's, which list
-    `TrainingArguments`) and `predict --onnx` / `--quantized`."""
-    if command == "predict" and ("--onnx" in rest or "--quantized" in rest):
-        return False
-    return command in {"train", "teacher", "distill"} or not ({"-h", "--help"} & set(rest))
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in {"-h", "--help"} or argv[0] not in COMMANDS:
@@ -283,8 +275,6 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if not argv or argv[0] in {"-h", "--help"} else 2
     command, rest = argv[0], argv[1:]
     try:
-        if loads_transformers(command, rest):
-            from . import auto  # noqa: F401  (registers the Auto classes; the `gru-hf` script defers it to here)
         COMMANDS[command](rest)
         sys.stdout.flush()
     except BrokenPipeError:  # `gru-hf ... | head`: the reader left; no traceback

@@ -66,6 +66,36 @@ def test_auto_classes_after_import(tiny_model_dir):
     assert AutoTokenizer.from_pretrained(tiny_model_dir).pad_token_id == 0
 
 
+# However gru_hf is first imported, `pipeline` then loads a saved directory without trust_remote_code: the
+# registration waits for transformers, and survives a first import that comes from inside gru_hf's own modules.
+# (`import gru_hf` before transformers is how this whole suite runs: conftest imports it first; `gru-hf predict`
+# checks the directory first: tests/test_cli.py.)
+IMPORT_ORDERS = {
+    "transformers first": "import transformers, gru_hf",
+    "model module first": "from gru_hf.modeling_gru import GRUForSequenceClassification",
+}
+
+
+def test_registered_whatever_is_imported_first(tiny_model_dir):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def run(first):
+        code = (
+            f"PATH = {str(tiny_model_dir)!r}\n{first}\nimport sys\nfrom transformers import pipeline\n"
+            "result = pipeline('text-classification', model=PATH)('a good film')[0]\n"
+            "print(result['label'], type(pipeline('text-classification', model=PATH).model).__module__,"
+            " [type(f).__name__ for f in sys.meta_path if 'Register' in type(f).__name__])\n"
+        )
+        return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180)
+
+    expected = pipeline("text-classification", model=str(tiny_model_dir))("a good film")[0]["label"]
+    with ThreadPoolExecutor(max_workers=len(IMPORT_ORDERS)) as pool:
+        done = dict(zip(IMPORT_ORDERS, pool.map(run, IMPORT_ORDERS.values())))
+    for name, result in done.items():
+        assert result.returncode == 0, (name, result.stderr[-2000:])
+        assert result.stdout.split() == [expected, "gru_hf.modeling_gru", "[]"], name  # no finder left behind
+
+
 def test_pipeline_labels_and_options(tiny_model_dir):
     classifier = pipeline("text-classification", model=str(tiny_model_dir))
     model, tokenizer = classifier.model, classifier.tokenizer

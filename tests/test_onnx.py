@@ -103,6 +103,26 @@ def test_runtime_never_imports_torch(tiny_model_dir):
     assert error.startswith("ImportError") and "torch" in error
 
 
+def test_serving_an_export_leaves_torch_and_transformers_unimported(tiny_model_dir):
+    """With torch installed, a process that serves an export never pays for importing it; importing transformers
+    afterwards still finds gru-hf registered (no trust_remote_code needed)."""
+    export(tiny_model_dir)
+    code = (
+        "import sys\nimport gru_hf\nfrom gru_hf.onnx import OnnxClassifier\n"
+        f"c = OnnxClassifier.from_pretrained({str(tiny_model_dir)!r})\n"
+        "print(c('a good film')[0]['label'], 'torch' in sys.modules, 'transformers' in sys.modules)\n"
+        "from transformers import AutoModelForSequenceClassification\n"
+        f"print(type(AutoModelForSequenceClassification.from_pretrained({str(tiny_model_dir)!r})).__module__)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    served, loaded = out.stdout.splitlines()
+    label, torch_imported, transformers_imported = served.split()
+    assert label in {"negative", "positive"}
+    assert (torch_imported, transformers_imported) == ("False", "False")
+    assert loaded == "gru_hf.modeling_gru"
+
+
 def test_int8_keeps_accuracy_on_a_trained_model(tmp_path, tiny_files):
     from conftest import tiny_args
 
