@@ -285,7 +285,7 @@ def run(data_dir: str, workdir: str, quick: bool) -> dict:
     for size_name, (sizes, model_config) in size_sets(quick).items():
         log(f"profile: {size_name}")
         block = profile_size(data, sizes, model_config, workdir, warmup, steps)
-        block["knobs"] = time_knobs(knob_jobs(data, sizes, model_config, workdir, quick), 1 if quick else 2)
+        block["knobs"] = time_knobs(knob_jobs(data, sizes, model_config, workdir, quick), 1 if quick else 3)
         section["sizes"][size_name] = {"sizes": sizes, "model_config": model_config, **block}
     return section
 
