@@ -43,12 +43,15 @@ def timed_loop(model_cls, data, sizes, order, epochs, flush_denormal, seed=0, **
     return meter.result()
 
 
-def timed_trainer(data, sizes, epochs, workdir, model_config) -> dict:
-    """gru-hf's own Trainer path on the pre-tokenised data: length-grouped batches, flush-to-zero."""
+def speed_trainer(data, sizes, workdir, model_config, callbacks=(), trainer_class=None, collator=None, **overrides):
+    """The Trainer of the engine rows, not yet trained: gru-hf's model and `GRUTrainingArguments` on the
+    pre-tokenised data (length-grouped batches, flush-to-zero, no evaluation, saving or logging), seeded. `overrides`
+    replace training arguments (the profile section's knobs); `collator` defaults to what gru-hf's own job uses.
+    Returns (trainer, tokens), where tokens[0] counts the real tokens collated since it was last reset."""
     from datasets import Dataset
-    from transformers import DataCollatorWithPadding, Trainer, TrainerCallback
+    from transformers import Trainer
 
-    from gru_hf.training import GRUTrainingArguments, configure_cpu
+    from gru_hf.training import GRUTrainingArguments, configure_cpu, data_collator
 
     configure_cpu()
     set_all_seeds(0)
@@ -62,48 +65,62 @@ def timed_trainer(data, sizes, epochs, workdir, model_config) -> dict:
     )
     model = gru_hf.GRUForSequenceClassification(config)
     dataset = Dataset.from_dict({"input_ids": data["ids"], "labels": data["labels"]})
-    training_args = GRUTrainingArguments(
-        output_dir=os.path.join(workdir, "trainer-speed"),
-        overwrite_output_dir=True,
-        num_train_epochs=epochs,
-        per_device_train_batch_size=SPEED_BATCH,
-        learning_rate=SEED_LR,
-        warmup_steps=0,
-        eval_strategy="no",
-        save_strategy="no",
-        logging_strategy="no",
-        load_best_model_at_end=False,
-        early_stopping_patience=0,
-        disable_tqdm=True,
-        seed=0,
-    )
-    meter = Meter()
-    collator = DataCollatorWithPadding(data["tokenizer"])
-    pending = [0]
+    arguments = {
+        "output_dir": os.path.join(workdir, "trainer-speed"),
+        "overwrite_output_dir": True,
+        "num_train_epochs": 1,
+        "per_device_train_batch_size": SPEED_BATCH,
+        "learning_rate": SEED_LR,
+        "warmup_steps": 0,
+        "eval_strategy": "no",
+        "save_strategy": "no",
+        "logging_strategy": "no",
+        "load_best_model_at_end": False,
+        "early_stopping_patience": 0,
+        "disable_tqdm": True,
+        "seed": 0,
+        **overrides,
+    }
+    collate = collator or data_collator(data["tokenizer"])
+    tokens = [0]
 
     def counting_collator(features):
-        pending[0] += sum(len(f["input_ids"]) for f in features)
-        return collator(features)
+        tokens[0] += sum(len(f["input_ids"]) for f in features)
+        return collate(features)
+
+    trainer = (trainer_class or Trainer)(
+        model=model,
+        args=GRUTrainingArguments(**arguments),
+        train_dataset=dataset,
+        processing_class=data["tokenizer"],
+        data_collator=counting_collator,
+        callbacks=list(callbacks),
+    )
+    return trainer, tokens
+
+
+def timed_trainer(data, sizes, epochs, workdir, model_config, collator=None, **overrides) -> dict:
+    """gru-hf's own Trainer path on the pre-tokenised data: length-grouped batches, flush-to-zero."""
+    from transformers import TrainerCallback
+
+    meter = Meter()
+    counter = []
 
     class MeterCallback(TrainerCallback):
         def on_train_begin(self, args, state, control, **kwargs):
             meter.start()
 
         def on_step_end(self, args, state, control, **kwargs):
-            meter.tick(pending[0])
-            pending[0] = 0
+            meter.tick(counter[0][0])
+            counter[0][0] = 0
 
-    trainer = Trainer(
-        model=model,
-        args=training_args,
-        train_dataset=dataset,
-        processing_class=data["tokenizer"],
-        data_collator=counting_collator,
-        callbacks=[MeterCallback()],
+    trainer, tokens = speed_trainer(
+        data, sizes, workdir, model_config, [MeterCallback()], collator=collator, num_train_epochs=epochs, **overrides
     )
+    counter.append(tokens)
     runtime = trainer.train().metrics["train_runtime"]
-    tokens = epochs * data["stats"]["tokens"]
-    return {**meter.result(), "train_runtime_s": runtime, "tokens_per_s_train_runtime": tokens / runtime}
+    total = epochs * data["stats"]["tokens"]
+    return {**meter.result(), "train_runtime_s": runtime, "tokens_per_s_train_runtime": total / runtime}
 
 
 def size_sets(quick: bool) -> dict:

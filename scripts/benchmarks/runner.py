@@ -34,6 +34,7 @@ DEFAULT_DATA_DIR = os.path.join(REPO_ROOT, "..", "shared", "data")
 SECTIONS = (
     "accuracy",
     "engine",
+    "profile",
     "strategy",
     "inference",
     "tokenizer",
@@ -46,6 +47,7 @@ SECTIONS = (
 TITLES = {
     "accuracy": "Accuracy",
     "engine": "Training engine",
+    "profile": "Trainer step profile",
     "strategy": "GRU execution strategy",
     "inference": "Inference",
     "tokenizer": "Tokenizer",
