@@ -81,3 +81,17 @@ def test_standard_flag_combinations_train(tmp_path, tiny_files, extra):
         state = json.loads((out / sorted(checkpoints)[-1] / "trainer_state.json").read_text())
         assert state["global_step"] > 0 and not any("eval_loss" in entry for entry in state["log_history"])
         assert state["best_model_checkpoint"] is None
+
+
+@pytest.mark.parametrize(
+    "extra, min_frequency",
+    [
+        ((), 2),  # random embeddings: words seen once are mostly noise
+        (("--glove", "vectors.txt"), 1),  # the vectors know most words seen once
+        (("--glove", "vectors.txt", "--min_frequency", "3"), 3),  # your choice wins
+        (("--min_frequency", "1"), 1),
+    ],
+)
+def test_min_frequency_default_follows_glove(extra, min_frequency):
+    model_args = parse_train_arguments(["--output_dir", "unused", *extra])[0]
+    assert model_args.min_frequency == min_frequency
