@@ -64,7 +64,6 @@ FULL_EPOCHS = 3
 def instrument(log_dir: str):
     """Wrap every way `train()` writes files, its collator and its `compute_metrics`, so that each rank logs what it
     did into `log_dir/rank{RANK}.jsonl`. Returns the callback that logs the process group and keeps the model."""
-    import transformers
     from transformers import PreTrainedModel, TrainerCallback, TrainerState
     from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 
@@ -99,13 +98,13 @@ def instrument(log_dir: str):
 
     training.open = recording_open
 
-    class RecordingCollator(transformers.DataCollatorWithPadding):
+    class RecordingCollator(training.PaddingCollator):
         def __call__(self, features):
             rows = [[list(f["input_ids"]), int(f.get("label", f.get("labels")))] for f in features]
             record("batch", rows=rows)
             return super().__call__(features)
 
-    training.DataCollatorWithPadding = RecordingCollator
+    training.PaddingCollator = RecordingCollator  # what build_trainer's data_collator() builds
 
     build = training.build_compute_metrics
 
