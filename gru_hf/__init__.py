@@ -11,7 +11,6 @@ one serving an export with `gru_hf.onnx.OnnxClassifier`, or `gru-hf --help`, nev
 """
 
 import importlib.abc
-import importlib.util
 import sys
 
 __version__ = "0.1.0"

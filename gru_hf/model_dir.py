@@ -19,9 +19,9 @@ def check_model_directory(path: str | os.PathLike) -> None:
     validate_model_directory(path)
 
 
-def check_onnx_directory(path: str | os.PathLike, quantized: bool = False) -> str:
+def check_onnx_directory(path: str | os.PathLike, quantized: bool = False) -> tuple[str, dict]:
     """Raise a one-line error unless `path` holds what `OnnxClassifier` reads (config, tokenizer and the exported
-    graph), checked without torch; return the graph's path."""
+    graph), checked without torch; return the graph's path and the config's values."""
     if not os.path.isdir(path):
         raise FileNotFoundError(f"model directory {path} does not exist")
     graph = os.path.join(path, "onnx", "model_quantized.onnx" if quantized else "model.onnx")
@@ -32,8 +32,9 @@ def check_onnx_directory(path: str | os.PathLike, quantized: bool = False) -> st
     if missing:
         raise FileNotFoundError(f"{path} is not a complete gru-hf model directory: missing {', '.join(missing)}")
     values = read_config(path)
-    _check_tokenizer(path, int(values.get("vocab_size", 0) or 0) or None)
-    return graph
+    vocab_size = values.get("vocab_size")
+    _check_tokenizer(path, int(vocab_size) if vocab_size else None)
+    return graph, values
 
 
 def read_config(path: str | os.PathLike) -> dict:

@@ -218,11 +218,10 @@ class OnnxClassifier:
         import onnxruntime
         from tokenizers import Tokenizer
 
-        from .model_dir import check_onnx_directory, read_config
+        from .model_dir import check_onnx_directory
 
         directory = os.fspath(directory)
-        path = check_onnx_directory(directory, quantized=quantized)
-        config = read_config(directory)
+        path, config = check_onnx_directory(directory, quantized=quantized)
         max_length = 512
         tokenizer_config = os.path.join(directory, "tokenizer_config.json")
         if os.path.isfile(tokenizer_config):

@@ -270,10 +270,10 @@ class PaddingCollator:
 
     `tokenizer.pad` is Python bookkeeping per text: 300 random batches of 64 SST-2 texts (mean length 10.1) took
     1.17-1.41 ms per batch through DataCollatorWithPadding against 0.18-0.21 ms here (1 thread, loaded machine,
-    2026-12-02). In the Trainer at the seed's sizes (E=50, H=100) that was 0.93x the tokens/s with
-    DataCollatorWithPadding (1 thread, best of 2 interleaved epochs; scripts/benchmarks/profile.py, whose profile
-    puts this collator at 0.40 ms of a 11.45 ms profiled step); at the default sizes the same comparison read 1.05x,
-    within that run's noise."""
+    2026-12-02). In the Trainer step profile of record (scripts/benchmarks/profile.py) this collator is 0.40 ms of
+    a 9.60 ms step at the seed's sizes; the one-epoch comparison with DataCollatorWithPadding beside it is within
+    that run's noise.
+    """
 
     LABEL_KEYS = ("label", "label_ids", "labels")
 
