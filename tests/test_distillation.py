@@ -465,6 +465,20 @@ def test_cache_reused_by_resume(distilled, work, teacher_dir):
     assert facts["teacher_texts_computed"] == 0
 
 
+def test_augment_seed_keeps_the_transfer_set_while_the_student_seed_varies(distilled, work, teacher_dir):
+    first = json.load(open(os.path.join(distilled, "results.json")))["distillation"]
+    assert first["augment_seed"] == 0  # default: --seed
+    options = student_options(work, "student-seed1", teacher_dir, {"--augment_factor": "2", "--augment_seed": "0"})
+    options[options.index("--seed") + 1] = "1"
+    assert main(["distill", *options]) == 0
+    facts = json.load(open(work / "student-seed1" / "results.json"))["distillation"]
+    # The same copies: every teacher logit comes from the cache; a different student seed trained on them.
+    assert facts["teacher_texts_computed"] == 0
+    assert facts["transfer_set"] == first["transfer_set"] and facts["augment_seed"] == 0
+    config = json.load(open(work / "student-seed1" / "config.json"))
+    assert config["architectures"] == ["GRUForSequenceClassification"]
+
+
 def test_distilled_student_loads_with_pipeline_without_gru_hf(distilled, tmp_path):
     from transformers import pipeline
 

@@ -86,6 +86,13 @@ class DistillArguments:
     augment_ngram_prob: float = field(default=0.25, metadata={"help": "Probability a copy is cut to an n-gram."})
     augment_max_ngram: int = field(default=5, metadata={"help": "Longest n-gram kept by n-gram sampling."})
     augment_neighbours: int = field(default=10, metadata={"help": "Replacement candidates per word."})
+    augment_seed: int | None = field(
+        default=None,
+        metadata={
+            "help": "Seed of the augmented copies. Default: --seed. Fix it to keep one transfer set (and its cached "
+            "teacher logits) while --seed varies the student."
+        },
+    )
     unlabelled_file: str | None = field(
         default=None, metadata={"help": "In-domain texts without labels (csv/tsv/json/jsonl/parquet/txt)."}
     )
@@ -231,7 +238,8 @@ def distill(
 
     # 2. The train job's data stage, then the transfer set and its teacher logits (cached).
     data = prepare_data(model_args, data_args, raw, labels, resume)
-    texts, transfer_labels, sizes = build_transfer_set(data, distill_args, replacement, training_args.seed, unlabelled)
+    augment_seed = training_args.seed if distill_args.augment_seed is None else distill_args.augment_seed
+    texts, transfer_labels, sizes = build_transfer_set(data, distill_args, replacement, augment_seed, unlabelled)
     logger.info("transfer set: %s", sizes)
     teacher, cache = _load_teacher(distill_args)
     logit_start = time.time()
@@ -268,7 +276,7 @@ def distill(
     results["train_runtime_s"] = round(train_result.metrics.get("train_runtime", 0.0), 2)
 
     # 4. The teacher on the same evaluation split, agreement, speed.
-    facts = _teacher_facts(trainer, data, teacher, cache, columns, distill_args, confusion, sizes, replacement)
+    facts = _teacher_facts(trainer, data, teacher, cache, columns, distill_args, sizes, replacement, augment_seed)
     facts.update({"teacher_texts_computed": computed, "teacher_logits_s": round(logit_seconds, 2)})
     results["distillation"] = facts
     split = facts["split"]
@@ -302,7 +310,7 @@ def _in_dataset_order(logits: np.ndarray, columns: TeacherLabels) -> np.ndarray:
     return logits[:, columns.columns]
 
 
-def _teacher_facts(trainer, data, teacher, cache, columns, distill_args, confusion, sizes, replacement) -> dict:
+def _teacher_facts(trainer, data, teacher, cache, columns, distill_args, sizes, replacement, augment_seed) -> dict:
     split = "test" if "test" in data.raw else "validation"
     texts = list(data.raw[split]["text"])
     gold = np.array(data.raw[split]["labels"])
@@ -320,6 +328,7 @@ def _teacher_facts(trainer, data, teacher, cache, columns, distill_args, confusi
         "transfer_set": sizes,
         "augment_replacement": replacement if distill_args.augment_factor else None,
         "augment_factor": distill_args.augment_factor,
+        "augment_seed": augment_seed if distill_args.augment_factor else None,
         "distill_alpha": distill_args.distill_alpha,
         "distill_loss": distill_args.distill_loss,
         "distill_temperature": distill_args.distill_temperature,

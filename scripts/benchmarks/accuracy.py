@@ -39,10 +39,9 @@ VALIDATION = "MR: 10% of train.csv; SST-2: held-out training sentences with all 
 ACCURACY_THREADS = 1  # one thread keeps the accuracy runs from crawling when other processes share the cores
 
 
-def run_gru_hf_job(data_dir: str, name: str, init: str, seed: int, workdir: str, quick: bool) -> dict:
-    """One `gru_hf.training.train` job with the settings of `name` / `init`."""
-    from gru_hf.training import GRUTrainingArguments, ModelArguments, train
-
+def job_settings(data_dir: str, name: str, init: str, quick: bool) -> tuple[dict, dict]:
+    """`ModelArguments` and `GRUTrainingArguments` keywords of dataset `name` / `init` (settings.GRU_HF_SETTINGS,
+    tiny sizes with --quick): shared by every section that trains the accuracy section's gru-hf rows."""
     settings = GRU_HF_SETTINGS[name][init]
     model_kwargs = dict(settings["model"])
     training_kwargs = dict(settings["training"])
@@ -53,6 +52,14 @@ def run_gru_hf_job(data_dir: str, name: str, init: str, seed: int, workdir: str,
         if init != "glove":
             model_kwargs["embedding_dim"] = 16
         training_kwargs.update(num_train_epochs=1, per_device_eval_batch_size=64)
+    return model_kwargs, training_kwargs
+
+
+def run_gru_hf_job(data_dir: str, name: str, init: str, seed: int, workdir: str, quick: bool) -> dict:
+    """One `gru_hf.training.train` job with the settings of `name` / `init`."""
+    from gru_hf.training import GRUTrainingArguments, ModelArguments, train
+
+    model_kwargs, training_kwargs = job_settings(data_dir, name, init, quick)
     output_dir = os.path.join(workdir, f"{name}-{init}-seed{seed}")
     training_args = GRUTrainingArguments(
         output_dir=output_dir,

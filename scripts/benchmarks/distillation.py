@@ -1,95 +1,82 @@
-"""Benchmark section: distillation on MR. A MiniLM teacher (`gru-hf teacher --base_model all-MiniLM-L6-v2`, or one
-fine-tuned earlier: `--teacher_dir`), its logits cached under the work directory, a gru-hf student distilled from it
-with `gru-hf distill`'s defaults (GloVe 50d), and the same student trained without the teacher.
+"""Benchmark section: distillation on MR and SST-2 (issue 11).
 
-    python scripts/benchmarks/distillation.py --data_dir ../shared/data --workdir outputs/bench-distill \\
-        [--teacher_dir outputs/teacher-mr] [--quick]
+Per dataset, on the accuracy section's splits (MR: 10% of train.csv for validation; SST-2: held-out training
+sentences with all their phrases, scored on GLUE dev):
 
-`--quick` runs the same steps on tiny data made in code (a tiny BERT teacher), in well under a minute.
+1. A MiniLM teacher (`gru-hf teacher --base_model all-MiniLM-L6-v2`), fine-tuned once and reused from
+   `outputs/bench-teachers/<dataset>` (kept, ignored by git); its logits are cached there too, so a rerun costs no
+   teacher fine-tuning and no teacher labelling.
+2. On MR validation only (seed 0, GloVe student): the distillation settings (`DISTILL_CANDIDATES`) and the student
+   sizes (`STUDENT_SIZES`); the best setting by validation accuracy is the one the rows use on both datasets.
+3. Rows, 3 seeds where the row trains: gru-hf distilled (GloVe 50d and random init), the same students trained
+   without the teacher (the accuracy section's settings), TF-IDF + LR, fastText and model2vec (distilled from the
+   same MiniLM, its own classifier), with accuracy, training seconds (teacher fine-tuning and labelling separate)
+   and sentences/s at batch 64 on the test texts, every row in this process with one thread.
+
+Training jobs run two at a time, one torch thread each. The augmented copies are drawn with one seed
+(`--augment_seed 0`) whatever the student's seed, so the teacher labels each transfer set once.
+
+    python scripts/benchmark.py --sections distillation --data_dir ../shared/data
 """
 
-import argparse
-import csv
 import json
+import multiprocessing
 import os
+import statistics
 import time
+from concurrent.futures import ProcessPoolExecutor
 
+from .data import load_splits
+from .report import fmt, table
+from .settings import (
+    DATASETS,
+    DISTILL_AUGMENT_SEED,
+    DISTILL_CANDIDATES,
+    DISTILL_DATASETS,
+    DISTILL_DEFAULT_CANDIDATE,
+    DISTILL_TARGETS,
+    DISTILL_TEACHER_OPTIONS,
+    DISTILL_WORKERS,
+    FASTTEXT_ROW,
+    GRU_HF_ROWS,
+    M2V_ROW,
+    QUICK_SEEDS,
+    SEEDS,
+    STUDENT_SIZES,
+    TFIDF_ROW,
+)
+from .timing import Meter, log
+
+SCRIPTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO_ROOT = os.path.dirname(SCRIPTS_DIR)
+TEACHER_ROOT = os.path.join(REPO_ROOT, "outputs", "bench-teachers")
 TEACHER_BASE = "all-MiniLM-L6-v2"
+TEACHER_ROW = "teacher: all-MiniLM-L6-v2 fine-tuned"
+DISTILLED_ROWS = {"glove": "gru-hf distilled (GloVe 50d)", "random": "gru-hf distilled (random init)"}
+SPEED_BATCH = 64
 
 
-def _parse(classes, options: dict):
-    from transformers import HfArgumentParser
-
-    argv = [str(item) for pair in options.items() for item in pair]
-    return HfArgumentParser(classes).parse_args_into_dataclasses(args=argv)
+# ---------------------------------------------------------------------------------------------------------------
+# The teacher.
 
 
-def _teacher(teacher_dir, base, files, workdir, extra):
-    """Reuse a complete teacher directory, else fine-tune one; returns (dir, its results, seconds spent here)."""
-    from gru_hf.distillation import TEACHER_ARGUMENT_CLASSES, train_teacher
-
-    teacher_dir = teacher_dir or os.path.join(workdir, "teacher")
-    results_file = os.path.join(teacher_dir, "results.json")
-    start = time.time()
-    if os.path.isfile(results_file) and os.path.isfile(os.path.join(teacher_dir, "config.json")):
-        with open(results_file, encoding="utf-8") as f:
-            return teacher_dir, json.load(f), True, 0.0
-    options = {"--base_model": base, **files, "--output_dir": teacher_dir, "--overwrite_output_dir": "true", **extra}
-    results = train_teacher(*_parse(TEACHER_ARGUMENT_CLASSES, options))
-    return teacher_dir, results, False, time.time() - start
-
-
-def _student(files, output_dir, student_options, teacher_dir=None, cache_dir=None):
-    from gru_hf.distillation import DISTILL_ARGUMENT_CLASSES, distill
-    from gru_hf.training import ARGUMENT_CLASSES, train
-
-    options = {**files, "--output_dir": output_dir, "--overwrite_output_dir": "true", **student_options}
-    start = time.time()
-    if teacher_dir is None:
-        results = train(*_parse(ARGUMENT_CLASSES, options))
-    else:
-        options.update({"--teacher": teacher_dir, "--teacher_cache_dir": cache_dir})
-        results = distill(*_parse(DISTILL_ARGUMENT_CLASSES, options))
-    results["wall_s"] = round(time.time() - start, 1)
-    return results
-
-
-def _tiny_data(workdir):
-    """Word-sentiment sentences and a tiny BERT base (WordPiece vocabulary trained here)."""
+def _tiny_bert(path: str, texts: list[str]) -> str:
+    """A tiny BERT base for --quick: a WordPiece vocabulary trained on `texts`, random weights."""
     import torch
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
     from transformers import BertConfig, BertForSequenceClassification, PreTrainedTokenizerFast
 
-    positive, negative = ["good", "great", "fine", "lovely"], ["bad", "awful", "dull", "poor"]
-    rows = [
-        (f"{start} {word} {end}", "positive" if word in positive else "negative")
-        for start in ("the film was", "this movie is", "a story that felt", "the acting seemed")
-        for word in positive + negative
-        for end in ("today", "overall", "to me", "in the end")
-    ]
-    files = {}
-    for split, part in (("train", rows[::2] + rows[1::4]), ("test", rows[3::4])):
-        path = os.path.join(workdir, f"{split}.csv")
-        with open(path, "w", newline="", encoding="utf-8") as f:
-            csv.writer(f).writerows([("text", "label"), *part])
-        files[f"--{split}_file"] = path
     backend = Tokenizer(models.WordPiece(unk_token="[UNK]"))
     backend.normalizer = normalizers.BertNormalizer(lowercase=True)
     backend.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    backend.train_from_iterator(
-        [t for t, _ in rows], trainers.WordPieceTrainer(vocab_size=100, special_tokens=specials)
-    )
-    ids = [("[CLS]", backend.token_to_id("[CLS]")), ("[SEP]", backend.token_to_id("[SEP]"))]
+    backend.train_from_iterator(texts, trainers.WordPieceTrainer(vocab_size=500, special_tokens=specials))
+    ids = [(token, backend.token_to_id(token)) for token in ("[CLS]", "[SEP]")]
     backend.post_processor = processors.TemplateProcessing(single="[CLS] $A [SEP]", special_tokens=ids)
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=backend,
-        pad_token="[PAD]",
-        unk_token="[UNK]",
-        cls_token="[CLS]",
-        sep_token="[SEP]",
-        mask_token="[MASK]",
-        model_max_length=32,
+        **{f"{k}_token": f"[{k.upper()}]" for k in ("pad", "unk", "cls", "sep", "mask")},
+        model_max_length=128,
     )
     torch.manual_seed(0)
     config = BertConfig(
@@ -98,137 +85,522 @@ def _tiny_data(workdir):
         num_hidden_layers=1,
         num_attention_heads=2,
         intermediate_size=32,
-        max_position_embeddings=32,
+        max_position_embeddings=128,
     )
-    base = os.path.join(workdir, "tiny-bert")
-    BertForSequenceClassification(config).save_pretrained(base)
-    tokenizer.save_pretrained(base)
-    return base, files
+    BertForSequenceClassification(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
 
 
-def run(data_dir: str, workdir: str, quick: bool, teacher_dir: str | None = None) -> dict:
-    os.makedirs(workdir, exist_ok=True)
-    if quick:
-        base, files = _tiny_data(workdir)
-        teacher_extra = {
-            "--learning_rate": "3e-3",
-            "--num_train_epochs": "8",
-            "--per_device_train_batch_size": "16",
-            "--warmup_steps": "0",
-            "--disable_tqdm": "true",
-        }
-        student = {
-            "--min_frequency": "1",
-            "--embedding_dim": "16",
-            "--hidden_size": "16",
-            "--num_train_epochs": "3",
-            "--learning_rate": "0.01",
-            "--disable_tqdm": "true",
-            "--speed_texts": "64",
-        }
-        dataset, student_name = "tiny (made in code)", "random init"
+def data_files(data_dir: str, name: str, workdir: str) -> dict:
+    """The accuracy section's split of `name` as `DataArguments` fields."""
+    from .data import data_arguments
+
+    args = data_arguments(data_dir, name, workdir)
+    fields = ("train_file", "validation_file", "test_file", "validation_split_percentage", "split_seed")
+    return {k: getattr(args, k) for k in fields if getattr(args, k) is not None}
+
+
+def teacher_signature(files: dict, options: dict) -> dict:
+    """What a reusable teacher must have been trained on: the split's file names and settings, and the options."""
+    return {"data": {k: os.path.basename(str(v)) for k, v in files.items()}, "options": options}
+
+
+def teacher(data_dir: str, name: str, workdir: str, quick: bool, train_texts: list[str]) -> tuple[str, dict]:
+    """The teacher of `name`: reused when a complete one trained on the same files is there, else fine-tuned.
+    Returns (directory, facts)."""
+    from gru_hf.data import DataArguments
+    from gru_hf.distillation import TeacherArguments, TeacherTrainingArguments, train_teacher
+
+    root = os.path.join(workdir, "teachers") if quick else TEACHER_ROOT
+    out = os.path.join(root, name)
+    files = data_files(data_dir, name, workdir)
+    options = {} if quick else DISTILL_TEACHER_OPTIONS[name]
+    signature = teacher_signature(files, options)
+    done = os.path.join(out, "results.json")
+    if os.path.isfile(done) and os.path.isfile(os.path.join(out, "bench-signature.json")):
+        with open(os.path.join(out, "bench-signature.json"), encoding="utf-8") as f:
+            if json.load(f) == signature:
+                with open(done, encoding="utf-8") as f:
+                    results = json.load(f)
+                return out, {"reused": True, "train_runtime_s": results.get("train_runtime_s"), "dir": out}
+    base = _tiny_bert(os.path.join(workdir, "tiny-bert"), train_texts) if quick else TEACHER_BASE
+    quick_training = {"learning_rate": 3e-3, "num_train_epochs": 2, "warmup_steps": 0} if quick else {}
+    log(f"distillation: {name}: fine-tuning the teacher ({base})")
+    start = time.perf_counter()
+    results = train_teacher(
+        TeacherArguments(base_model=base),
+        DataArguments(**files),
+        TeacherTrainingArguments(
+            output_dir=out, overwrite_output_dir=True, disable_tqdm=True, **options, **quick_training
+        ),
+    )
+    with open(os.path.join(out, "bench-signature.json"), "w", encoding="utf-8") as f:
+        json.dump(signature, f)
+    return out, {
+        "reused": False,
+        "train_runtime_s": results.get("train_runtime_s"),
+        "wall_s": round(time.perf_counter() - start, 1),
+        "dir": out,
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Student jobs, run in worker processes.
+
+
+def _student(job: dict) -> dict:
+    """One gru-hf job: `train` (no teacher) or `distill`, with the accuracy section's settings of the dataset and
+    init, `job["model"]` / `job["distill"]` on top. One torch thread."""
+    import torch
+
+    from gru_hf.data import DataArguments
+    from gru_hf.distillation import DistillArguments, distill
+    from gru_hf.training import GRUTrainingArguments, ModelArguments, train
+
+    from .accuracy import job_settings
+    from .runner import quiet_libraries
+
+    torch.set_num_threads(1)
+    quiet_libraries()
+    model_kwargs, training_kwargs = job_settings(job["data_dir"], job["dataset"], job["init"], job["quick"])
+    model_kwargs.update(job.get("model", {}))
+    args = GRUTrainingArguments(
+        output_dir=job["output_dir"],
+        overwrite_output_dir=True,
+        seed=job["seed"],
+        disable_tqdm=True,
+        logging_strategy="no",
+        **training_kwargs,
+    )
+    start = time.perf_counter()
+    if job["teacher"] is None:
+        results = train(ModelArguments(**model_kwargs), DataArguments(**job["files"]), args)
     else:
-        base = TEACHER_BASE
-        files = {
-            "--train_file": os.path.join(data_dir, "mr", "train.csv"),
-            "--test_file": os.path.join(data_dir, "mr", "test.csv"),
-        }
-        teacher_extra = {"--disable_tqdm": "true"}
-        student = {"--glove": os.path.join(data_dir, "glove", "glove.6B.50d.subset.txt"), "--disable_tqdm": "true"}
-        dataset, student_name = "MR test", "GloVe 50d"
-    teacher_dir, teacher_results, reused, teacher_s = _teacher(teacher_dir, base, files, workdir, teacher_extra)
-    cache_dir = os.path.join(workdir, "teacher_logits")
-    distilled = _student(files, os.path.join(workdir, "student-distilled"), student, teacher_dir, cache_dir)
-    student_plain = {k: v for k, v in student.items() if k != "--speed_texts"}
-    plain = _student(files, os.path.join(workdir, "student-plain"), student_plain)
-    facts = distilled["distillation"]
-    split = facts["split"]
+        distill_args = DistillArguments(
+            teacher=job["teacher"],
+            teacher_cache_dir=job["cache_dir"],
+            augment_seed=DISTILL_AUGMENT_SEED,
+            speed_texts=0,
+            **job.get("distill", {}),
+        )
+        results = distill(ModelArguments(**model_kwargs), DataArguments(**job["files"]), args, distill_args)
+    row = {
+        "key": job["key"],
+        "seed": job["seed"],
+        "output_dir": job["output_dir"],
+        "test_accuracy": 100.0 * results["test"]["test_accuracy"],
+        "validation_accuracy": 100.0 * results["validation"]["eval_accuracy"],
+        "train_s": float(results["train_runtime_s"]),
+        "job_s": round(time.perf_counter() - start, 1),
+        "epochs_run": results["validation"].get("epoch"),
+    }
+    facts = results.get("distillation")
+    if facts:
+        row.update(
+            agreement_test=100.0 * facts["agreement_test"],
+            teacher_test_accuracy=100.0 * facts["teacher_test_metrics"]["test_accuracy"],
+            teacher_logits_s=facts["teacher_logits_s"],
+            teacher_texts_computed=facts["teacher_texts_computed"],
+            transfer_set=facts["transfer_set"],
+        )
+    log(
+        f"distillation: {job['key']} seed {job['seed']}: "
+        f"val {row['validation_accuracy']:.2f} test {row['test_accuracy']:.2f}"
+    )
+    with open(job["log_path"], "a", encoding="utf-8") as f:
+        f.write(json.dumps(row) + "\n")
+    return row
+
+
+def _chain(jobs: list[dict]) -> list[dict]:
+    return [_student(job) for job in jobs]
+
+
+def run_jobs(jobs: list[dict], quick: bool) -> list[dict]:
+    """Every job, two at a time; the first job of each transfer set runs before the others of that set (in one
+    worker, one after the other), so the teacher labels each text once while the other worker trains students
+    that need no new teacher logits."""
+    if quick:
+        return [_student(job) for job in jobs]
+    first, seen = [], set()
+    for job in jobs:
+        if job["teacher"] is not None and job["transfer_key"] not in seen:
+            seen.add(job["transfer_key"])
+            first.append(job)
+    rest_plain = [job for job in jobs if job["teacher"] is None]
+    rest_distill = [job for job in jobs if job["teacher"] is not None and job not in first]
+    with ProcessPoolExecutor(DISTILL_WORKERS, mp_context=multiprocessing.get_context("spawn")) as pool:
+        warm = pool.submit(_chain, first)
+        plain = [pool.submit(_student, job) for job in rest_plain]
+        rows = warm.result()
+        later = [pool.submit(_student, job) for job in rest_distill]
+        rows += [f.result() for f in later] + [f.result() for f in plain]
+    return rows
+
+
+def _job(base: dict, key: str, init: str, seed: int, teacher_dir: str | None, **extra) -> dict:
+    name = f"{key}-seed{seed}".replace(" ", "_").replace(",", "").replace("=", "")
+    model, distill_options = extra.get("model", {}), extra.get("distill", {})
+    transfer = json.dumps(
+        [init, {k: v for k, v in distill_options.items() if k.startswith("augment")}], sort_keys=True
+    )
     return {
-        "dataset": dataset,
-        "split": split,
-        "student": student_name,
-        "teacher": {
-            "base_model": base if not quick else "tiny BERT (made in code)",
-            "dir": teacher_dir,
-            "reused": reused,
-            "train_runtime_s": teacher_results.get("train_runtime_s"),
-            "fine_tune_wall_s": round(teacher_s, 1),
-            "accuracy": facts[f"teacher_{split}_metrics"][f"{split}_accuracy"],
-        },
-        "distilled": {
-            "accuracy": distilled[split][f"{split}_accuracy"],
-            "train_runtime_s": distilled["train_runtime_s"],
-            "wall_s": distilled["wall_s"],
-            "teacher_logits_s": facts["teacher_logits_s"],
-            "teacher_texts_computed": facts["teacher_texts_computed"],
-            "agreement": facts[f"agreement_{split}"],
-            "transfer_set": facts["transfer_set"],
-            "settings": {
-                k: facts[k] for k in ("augment_factor", "augment_replacement", "distill_alpha", "distill_loss")
-            },
-        },
-        "plain": {
-            "accuracy": plain[split][f"{split}_accuracy"],
-            "train_runtime_s": plain["train_runtime_s"],
-            "wall_s": plain["wall_s"],
-        },
-        "speed": facts.get("speed"),
+        **base,
+        "key": key,
+        "init": init,
+        "seed": seed,
+        "teacher": teacher_dir,
+        "model": model,
+        "distill": distill_options,
+        "transfer_key": transfer,
+        "output_dir": os.path.join(base["root"], name),
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Peers and speed.
+
+
+def _tfidf(splits: dict, quick: bool) -> tuple[dict, object]:
+    from .peers import run_tfidf
+
+    result = run_tfidf(splits, quick, keep_model=True)
+    return result, result.pop("model")
+
+
+def time_predict(predict, texts: list[str]) -> float:
+    """Sentences/s of `predict` over `texts` in batches of 64 (after one warm-up pass; the better of two passes)."""
+    chunks = [texts[i : i + SPEED_BATCH] for i in range(0, len(texts), SPEED_BATCH)]
+    for chunk in chunks:
+        predict(chunk)
+    best = 0.0
+    for _ in range(2):
+        meter = Meter(slice_s=0.25)
+        meter.start()
+        for chunk in chunks:
+            predict(chunk)
+            meter.tick(len(chunk))
+        best = max(best, meter.result()["tokens_per_s"])
+    return best
+
+
+def speed_rows(paths: dict, tfidf_model, texts: list[str]) -> dict:
+    """Sentences/s at batch 64, one thread, every row in this process: {row: sentences/s}."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    from .serving import LOADERS
+
+    threads = torch.get_num_threads()
+    out = {}
+    try:
+        with threadpool_limits(1):
+            for row, (loader, path) in paths.items():
+                log(f"distillation: timing {row}")
+                _, predict = LOADERS[loader](path, 1)
+                out[row] = time_predict(predict, texts)
+            vectorizer, classifier = tfidf_model
+            out[TFIDF_ROW] = time_predict(lambda chunk: classifier.predict(vectorizer.transform(chunk)), texts)
+    finally:
+        torch.set_num_threads(threads)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The section.
+
+
+def summarise(rows: list[dict]) -> dict:
+    def mean_std(key):
+        values = [r[key] for r in rows if r.get(key) is not None]
+        if not values:
+            return None, None
+        return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
+
+    out = {"n_runs": len(rows)}
+    for key in ("test_accuracy", "validation_accuracy", "train_s", "agreement_test", "teacher_logits_s"):
+        mean, std = mean_std(key)
+        if mean is not None:
+            out[f"{key}_mean"], out[f"{key}_std"] = mean, std
+    return out
+
+
+def candidates(quick: bool) -> dict:
+    """The distillation settings compared on validation (the first two with --quick)."""
+    return dict(list(DISTILL_CANDIDATES.items())[:2]) if quick else DISTILL_CANDIDATES
+
+
+def choose(grid_rows: dict) -> str:
+    """The candidate with the best validation accuracy (ties: the earlier one)."""
+    order = list(grid_rows)
+    return max(order, key=lambda c: (grid_rows[c]["validation_accuracy"], -order.index(c)))
+
+
+def plan(base: dict, teacher_dir: str, seeds, chosen: str | None, quick: bool) -> tuple[list, list]:
+    """(first-phase jobs, second-phase jobs). Without `chosen`, the first phase is the grid on validation (seed 0,
+    GloVe student) with the no-teacher rows beside it, and the distilled rows wait for its choice."""
+    plain = [_job(base, GRU_HF_ROWS[init], init, seed, None) for init in GRU_HF_ROWS for seed in seeds]
+    if chosen is not None:
+        return [], plain + distilled_jobs(base, teacher_dir, seeds, DISTILL_CANDIDATES[chosen], skip_first=False)
+    grid = [
+        _job(base, f"candidate {key}", "glove", seeds[0], teacher_dir, distill=options)
+        for key, options in candidates(quick).items()
+    ]
+    grid += [
+        _job(base, f"size {key}", "glove", seeds[0], teacher_dir, model=sizes)
+        for key, sizes in ({} if quick else STUDENT_SIZES).items()
+    ]
+    return grid + plain, []
+
+
+def distilled_jobs(base: dict, teacher_dir: str, seeds, settings: dict, skip_first: bool) -> list[dict]:
+    """The distilled rows; with `skip_first`, not GloVe's first seed (the grid ran it)."""
+    return [
+        _job(base, DISTILLED_ROWS[init], init, seed, teacher_dir, distill=settings)
+        for init in GRU_HF_ROWS
+        for seed in seeds
+        if not (skip_first and init == "glove" and seed == seeds[0])
+    ]
+
+
+def peer_rows(splits: dict, seeds, quick: bool, root: str, workdir: str) -> tuple[dict, dict, object]:
+    """TF-IDF + LR, fastText and model2vec: (rows, {row: (loader, path)} to time, the TF-IDF model)."""
+    from .peers import accuracy
+    from .serving import model2vec_model
+
+    log("distillation: peers")
+    models, paths = {}, {}
+    tfidf, tfidf_model = _tfidf(splits, quick)
+    models[TFIDF_ROW] = {**tfidf, **summarise(tfidf["runs"])}
+    paths[FASTTEXT_ROW], fast = _fasttext(splits, seeds, quick, root)
+    models[FASTTEXT_ROW] = {**fast, **summarise(fast["runs"])}
+    m2v_path, m2v = model2vec_model(splits, os.path.join(root, "model2vec"), workdir, quick)
+    if m2v_path is not None:
+        paths[M2V_ROW] = m2v_path
+        test = accuracy(_model2vec_predictions(m2v_path, splits["test"][0]), splits["test"][1])
+        m2v["runs"] = [
+            {
+                "seed": 0,
+                "test_accuracy": test,
+                "validation_accuracy": m2v["validation_accuracy"],
+                "train_s": m2v["fit_s"],
+            }
+        ]
+        m2v.update(summarise(m2v["runs"]))
+    models[M2V_ROW] = m2v
+    return models, {row: (row, path) for row, path in paths.items()}, tfidf_model
+
+
+def teacher_row(facts: dict, rows: list[dict]) -> dict:
+    distilled = [r for r in rows if r.get("teacher_test_accuracy") is not None]
+    return {
+        **facts,
+        "test_accuracy_mean": distilled[0]["teacher_test_accuracy"],
+        "n_runs": 1,
+        "teacher_logits_s_total": round(sum(r["teacher_logits_s"] for r in distilled), 1),
+        "teacher_texts_computed_total": sum(r["teacher_texts_computed"] for r in distilled),
+    }
+
+
+def run_dataset(data_dir: str, name: str, workdir: str, quick: bool, chosen: str | None) -> dict:
+    seeds = QUICK_SEEDS if quick else SEEDS
+    splits = load_splits(data_dir, name, workdir)
+    teacher_dir, teacher_facts = teacher(data_dir, name, workdir, quick, splits["train"][0])
+    root = os.path.join(workdir, f"distill-{name}")
+    os.makedirs(root, exist_ok=True)
+    base = {
+        "data_dir": data_dir,
+        "dataset": name,
+        "quick": quick,
+        "files": data_files(data_dir, name, workdir),
+        "cache_dir": os.path.join(os.path.dirname(teacher_dir), "logits"),
+        "log_path": os.path.join(root, "runs.jsonl"),
+        "root": root,
+    }
+    first, second = plan(base, teacher_dir, seeds, chosen, quick)
+    rows = run_jobs(first, quick)
+    by_key = {r["key"]: r for r in rows}
+    grid = {k: v for k, v in by_key.items() if k.startswith(("candidate ", "size "))}
+    if chosen is None:
+        chosen = choose({c: by_key[f"candidate {c}"] for c in candidates(quick)})
+        second = distilled_jobs(base, teacher_dir, seeds, DISTILL_CANDIDATES[chosen], skip_first=True)
+        rows.append(dict(by_key[f"candidate {chosen}"], key=DISTILLED_ROWS["glove"]))
+        grid[f"size {DEFAULT_SIZE_KEY}"] = dict(by_key[f"candidate {DISTILL_DEFAULT_CANDIDATE}"])
+    rows += run_jobs(second, quick)
+    models = {TEACHER_ROW: teacher_row(teacher_facts, rows)}
+    for label in (*DISTILLED_ROWS.values(), *GRU_HF_ROWS.values()):
+        runs = sorted((r for r in rows if r["key"] == label), key=lambda r: r["seed"])
+        models[label] = {"runs": runs, **summarise(runs)}
+    peers, paths, tfidf_model = peer_rows(splits, seeds, quick, root, workdir)
+    models.update(peers)
+    paths[TEACHER_ROW] = ("PyTorch bare", teacher_dir)
+    for label in (*DISTILLED_ROWS.values(), *GRU_HF_ROWS.values()):
+        paths[label] = ("PyTorch bare", models[label]["runs"][0]["output_dir"])
+    for key, row in grid.items():
+        if key.startswith("size "):
+            paths[key] = ("PyTorch bare", row["output_dir"])
+    for row, value in speed_rows(paths, tfidf_model, splits["test"][0]).items():
+        (models[row] if row in models else grid[row])["sentences_per_s"] = value
+    transfer = models[DISTILLED_ROWS["glove"]]["runs"][0].get("transfer_set")
+    return {
+        "test_name": DATASETS[name]["test_name"],
+        "sizes": {split: len(splits[split][0]) for split in ("train", "validation", "test")},
+        "chosen": chosen,
+        "settings": DISTILL_CANDIDATES[chosen],
+        "transfer_set": transfer,
+        "grid": grid,
+        "models": models,
+        "targets": target_checks(name, models),
+    }
+
+
+DEFAULT_SIZE_KEY = "hidden 128, 2 layers (the MR settings)"
+
+
+def _fasttext(splits: dict, seeds, quick: bool, root: str) -> tuple[str, dict]:
+    import fasttext
+
+    from .fasttext_io import fasttext_file
+    from .peers import run_fasttext
+
+    result = run_fasttext(splits, list(seeds), quick, root)
+    params = {k: v for k, v in result["chosen"].items() if k not in ("wordNgrams", "thread")}
+    train_file = fasttext_file(os.path.join(root, "fasttext.timed.txt"), *splits["train"])
+    path = os.path.join(root, "fasttext.bin")
+    fasttext.train_supervised(input=train_file, wordNgrams=2, thread=1, seed=seeds[0], verbose=0, **params).save_model(
+        path
+    )
+    return path, result
+
+
+def _model2vec_predictions(path: str, texts: list[str]) -> list[int]:
+    from .serving import LOADERS
+
+    _, predict = LOADERS[M2V_ROW](path, 1)
+    return predict(texts)
+
+
+def target_checks(name: str, models: dict) -> dict:
+    def mean(label):
+        return models.get(label, {}).get("test_accuracy_mean")
+
+    checks = {}
+    student = DISTILLED_ROWS["glove"]
+    for label, target in DISTILL_TARGETS["accuracy"][name].items():
+        checks[f"{label} >= {target}"] = (mean(label), target)
+    teacher_acc = mean(TEACHER_ROW)
+    checks[f"{student} within 2.0 of the teacher"] = (mean(student), teacher_acc - 2.0)
+    speed = models[student].get("sentences_per_s")
+    teacher_speed = models[TEACHER_ROW].get("sentences_per_s")
+    if speed and teacher_speed:
+        checks[f"{student} >= 30x the teacher's sentences/s"] = (speed / teacher_speed, 30.0)
+    for init, label in DISTILLED_ROWS.items():
+        checks[f"{label} >= {GRU_HF_ROWS[init]} + 2.0"] = (mean(label), (mean(GRU_HF_ROWS[init]) or 0) + 2.0)
+    for peer in (M2V_ROW, TFIDF_ROW, FASTTEXT_ROW):
+        if mean(peer) is not None:
+            checks[f"{student} > {peer}"] = (mean(student), mean(peer))
+    return {
+        k: {"value": v, "threshold": t, "margin": v - t, "met": v >= t if ">=" in k or "within" in k else v > t}
+        for k, (v, t) in checks.items()
+        if v is not None and t is not None
+    }
+
+
+def run(data_dir: str, workdir: str, quick: bool) -> dict:
+    datasets, chosen = {}, None
+    for name in DISTILL_DATASETS[:1] if quick else DISTILL_DATASETS:
+        log(f"distillation: {name}")
+        datasets[name] = run_dataset(data_dir, name, workdir, quick, chosen)
+        chosen = datasets[name]["chosen"]  # chosen on the first dataset's validation (MR), used on the others
+        with open(os.path.join(workdir, "distillation-partial.json"), "w", encoding="utf-8") as f:
+            json.dump(datasets, f, indent=1)
+    return {
+        "seeds": list(QUICK_SEEDS if quick else SEEDS),
+        "workers": DISTILL_WORKERS,
+        "threads_per_job": 1,
+        "augment_seed": DISTILL_AUGMENT_SEED,
+        "candidates": DISTILL_CANDIDATES,
+        "student_sizes": {} if quick else STUDENT_SIZES,
+        "chosen_on": DISTILL_DATASETS[0],
+        "datasets": datasets,
     }
 
 
 def render(results: dict) -> str:
-    speed = results.get("speed") or {}
-    teacher, distilled, plain = results["teacher"], results["distilled"], results["plain"]
-    fine_tune = f"{teacher['train_runtime_s']}" + (" (reused)" if teacher["reused"] else "")
-    rows = [
-        (
-            "teacher: " + teacher["base_model"],
-            teacher["accuracy"],
-            fine_tune,
+    lines = []
+    for d in results["datasets"].values():
+        teacher_row = d["models"][TEACHER_ROW]
+        rows = []
+        for label, m in d["models"].items():
+            if "test_accuracy_mean" not in m:
+                rows.append([label, "not measured: " + str(m.get("not_measured", "")), "", "", "", ""])
+                continue
+            std = m.get("test_accuracy_std")
+            acc = fmt(m["test_accuracy_mean"]) + (f" ± {fmt(std)}" if std is not None and m["n_runs"] > 1 else "")
+            train = teacher_row.get("train_runtime_s") if label == TEACHER_ROW else m.get("train_s_mean")
+            train_cell = fmt(train, 1) + (" (reused)" if label == TEACHER_ROW and m.get("reused") else "")
+            logits = m.get("teacher_logits_s_total") if label == TEACHER_ROW else m.get("teacher_logits_s_mean")
+            rows.append(
+                [
+                    label,
+                    acc,
+                    m["n_runs"],
+                    train_cell,
+                    fmt(logits, 1) if logits is not None else "",
+                    fmt(m.get("sentences_per_s", float("nan")), 0),
+                    fmt(m["agreement_test_mean"]) if "agreement_test_mean" in m else "",
+                ]
+            )
+        lines += [
+            f"**{d['test_name']}** (train {d['sizes']['train']:,}, validation {d['sizes']['validation']:,}, test "
+            f"{d['sizes']['test']:,}; transfer set {d['transfer_set']}; settings `{d['settings']}`, candidate "
+            f"'{d['chosen']}'):",
             "",
-            speed.get("teacher_sentences_per_s", ""),
-        ),
-        (
-            f"gru-hf distilled ({results['student']})",
-            distilled["accuracy"],
-            distilled["train_runtime_s"],
-            distilled["teacher_logits_s"],
-            speed.get("student_sentences_per_s", ""),
-        ),
-        (
-            f"gru-hf without teacher ({results['student']})",
-            plain["accuracy"],
-            plain["train_runtime_s"],
+            *table(
+                [
+                    "model",
+                    "test acc",
+                    "runs",
+                    "train s",
+                    "teacher logits s",
+                    "sentences/s (b64, 1 thread)",
+                    "agrees with teacher %",
+                ],
+                ["l", "r", "r", "r", "r", "r", "r"],
+                rows,
+            ),
             "",
-            speed.get("student_sentences_per_s", ""),
-        ),
-    ]
-    lines = [
-        f"| {results['dataset']} | accuracy | train s | teacher logits s | sentences/s (batch 64) |",
-        "|---|---|---|---|---|",
-        *(f"| {name} | {100 * acc:.2f} | {train} | {logits} | {sps} |" for name, acc, train, logits, sps in rows),
-        "",
-        f"Student/teacher agreement on {results['split']}: {100 * distilled['agreement']:.2f}%; transfer set "
-        f"{distilled['transfer_set']}; settings {distilled['settings']}; teacher logits computed for "
-        f"{distilled['teacher_texts_computed']} texts this run (the rest cached); speed-up "
-        f"{speed.get('speedup', 'n/a')}x on {speed.get('texts', 'n/a')} {results['split']} texts "
-        f"({speed.get('threads', 'n/a')} threads).",
-    ]
+        ]
+        if d["grid"]:
+            grid_rows = [
+                [
+                    k,
+                    fmt(r["validation_accuracy"]),
+                    fmt(r.get("sentences_per_s", float("nan")), 0),
+                    fmt(r["train_s"], 1),
+                ]
+                for k, r in d["grid"].items()
+            ]
+            lines += [
+                f"Chosen on {d['test_name'].split()[0]} validation (seed 0, GloVe student):",
+                "",
+                *table(["candidate", "val acc", "sentences/s", "train s"], ["l", "r", "r", "r"], grid_rows),
+                "",
+            ]
+        checks = [
+            [k, fmt(c["value"]), fmt(c["threshold"]), f"{c['margin']:+.2f}", fmt(c["met"])]
+            for k, c in d["targets"].items()
+        ]
+        lines += [
+            "Targets:",
+            "",
+            *table(["check", "value", "threshold", "margin", "met"], ["l", "r", "r", "r", "l"], checks),
+            "",
+        ]
+    lines.append(
+        f"Seeds {results['seeds']} (the teacher: one fine-tune); {results['workers']} jobs side by side, one thread "
+        f"each; augmented copies drawn with seed {results['augment_seed']} for every student seed. Train s: the "
+        "Trainer's train_runtime; teacher logits s: labelling the transfer set (cached after the first run)."
+    )
     return "\n".join(lines)
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data_dir", default="../shared/data")
-    parser.add_argument("--workdir", default="outputs/bench-distill")
-    parser.add_argument("--teacher_dir", default=None, help="a teacher fine-tuned earlier (its results.json reused)")
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    results = run(args.data_dir, args.workdir, args.quick, teacher_dir=args.teacher_dir)
-    with open(os.path.join(args.workdir, "distillation.json"), "w", encoding="utf-8") as f:
-        json.dump(results, f, indent=2)
-    print(render(results))
-
-
-if __name__ == "__main__":
-    main()

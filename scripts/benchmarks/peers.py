@@ -179,8 +179,9 @@ def run_seed_recipe(splits: dict, name: str, seed: int, quick: bool, tokenizer) 
     }
 
 
-def run_tfidf(splits: dict, quick: bool) -> dict:
-    """TF-IDF (1-2 grams, sublinear tf) + logistic regression, C chosen on validation (deterministic: one run)."""
+def run_tfidf(splits: dict, quick: bool, keep_model: bool = False) -> dict:
+    """TF-IDF (1-2 grams, sublinear tf) + logistic regression, C chosen on validation (deterministic: one run).
+    With `keep_model`, the chosen (vectorizer, classifier) is under "model"."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
@@ -199,11 +200,14 @@ def run_tfidf(splits: dict, quick: bool) -> dict:
             best = (val, c, vectorizer, classifier, seconds)
     val, c, vectorizer, classifier, seconds = best
     test = accuracy(classifier.predict(vectorizer.transform(splits["test"][0])), splits["test"][1])
-    return {
+    result = {
         "runs": [{"seed": 0, "test_accuracy": test, "validation_accuracy": val, "train_s": seconds}],
         "chosen": {"C": c, "ngram_range": [1, 2], "sublinear_tf": True},
         "validation_grid": grid,
     }
+    if keep_model:
+        result["model"] = (vectorizer, classifier)
+    return result
 
 
 def run_fasttext(splits: dict, seeds, quick: bool, workdir: str) -> dict:

@@ -99,3 +99,29 @@ M2V_VENV = "/work/venvs/m2v"  # GRU_HF_M2V_VENV overrides
 M2V_PCA_DIMS = 256
 M2V_MAX_EPOCHS = 30  # cap on StaticModelForClassification.fit (early stopping, patience 5, decides before it)
 M2V_ROW = "model2vec classifier"
+
+# Distillation (issue 11): the teacher's fine-tuning beyond `gru-hf teacher`'s defaults (lr 5e-5, 3 epochs, warm-up
+# 10%, length grouping), per dataset: SST-2's 60k phrases get 2 epochs (the 2-core budget).
+DISTILL_DATASETS = ("mr", "sst2")  # the first one's validation chooses the settings the others use
+DISTILL_TEACHER_OPTIONS = {"mr": {}, "sst2": {"num_train_epochs": 2}}
+DISTILL_AUGMENT_SEED = 0
+DISTILL_WORKERS = 2
+# Candidates: `DistillArguments` overrides of the package defaults (augment_factor 2, mse on logits, alpha 0).
+DISTILL_DEFAULT_CANDIDATE = "package defaults (augment x2, mse, alpha 0)"
+DISTILL_CANDIDATES = {
+    DISTILL_DEFAULT_CANDIDATE: {},
+    "no augmentation": {"augment_factor": 0},
+    "alpha 0.5 (half gold cross-entropy)": {"distill_alpha": 0.5},
+    "kl, temperature 2": {"distill_loss": "kl", "distill_temperature": 2.0},
+}
+# Student sizes on MR validation with the package's distillation defaults (the MR GloVe settings otherwise: hidden
+# 128, 2 layers, bidirectional, mean pooling).
+STUDENT_SIZES = {
+    "hidden 64, 1 layer": {"hidden_size": 64, "num_hidden_layers": 1},
+    "hidden 128, 1 layer": {"hidden_size": 128, "num_hidden_layers": 1},
+    "hidden 256, 1 layer": {"hidden_size": 256, "num_hidden_layers": 1},
+    "hidden 256, 2 layers": {"hidden_size": 256, "num_hidden_layers": 2},
+}
+DISTILL_TARGETS = {
+    "accuracy": {"mr": {"gru-hf distilled (GloVe 50d)": 82.0}, "sst2": {"gru-hf distilled (GloVe 50d)": 89.0}},
+}
