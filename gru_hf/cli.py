@@ -19,6 +19,7 @@ import sys
 
 # Errors a user can fix; shown as one line instead of a stack trace (GRU_HF_DEBUG=1 shows the trace).
 USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError, ImportError, PermissionError)
+BACKENDS = ("auto", "pytorch", "onnx")
 
 QUICKSTART_TEXTS = [
     "The central bank raised interest rates again as inflation hit a ten-year high.",
@@ -90,11 +91,21 @@ def predict_main(argv: list[str]) -> None:
     parser.add_argument("--top_k", type=int, default=1, help="labels per text (0: all)")
     parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--revision", default=None, help="Hub revision (branch, tag or commit)")
-    parser.add_argument("--onnx", action="store_true", help="run DIR/onnx/model.onnx with onnxruntime (no torch)")
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="auto",
+        help="auto: DIR/onnx/model.onnx with onnxruntime when DIR holds a current export (`gru-hf export DIR`; no "
+        "torch, a fraction of a second to start), else PyTorch; pytorch: always transformers' pipeline; onnx: "
+        "always the export (an error if it is missing or out of date)",
+    )
+    parser.add_argument("--onnx", action="store_true", help="the same as --backend onnx")
     parser.add_argument("--quantized", action="store_true", help="run DIR/onnx/model_quantized.onnx (int8)")
     parser.add_argument("--progress", action="store_true", help="show transformers' progress bars")
     args = parser.parse_intermixed_args(argv)  # texts may follow options: `predict DIR --onnx "a text"`
-    onnx = args.onnx or args.quantized
+    if (args.onnx or args.quantized) and args.backend == "pytorch":
+        parser.error("--onnx and --quantized run the ONNX export: they cannot go with --backend pytorch")
+    onnx = args.onnx or args.quantized or args.backend == "onnx" or (args.backend == "auto" and _current_export(args))
     if os.path.isdir(args.model) and not onnx:  # OnnxClassifier checks its own files, without torch
         from .model_dir import check_model_directory
 
@@ -117,6 +128,18 @@ def predict_main(argv: list[str]) -> None:
             print(json.dumps(record, ensure_ascii=False))
         else:
             print("\t".join([*(f"{d['label']}\t{d['score']:.4f}" for d in labels), text]))
+
+
+def _current_export(args) -> bool:
+    """`--backend auto` runs the ONNX export when it gives the PyTorch model's predictions: a local directory whose
+    onnx/export.json records the digests of its current weights, config and tokenizer, and onnxruntime installed."""
+    import importlib.util
+
+    from .model_dir import changed_since_export
+
+    if args.revision is not None or not os.path.isfile(os.path.join(args.model, "onnx", "model.onnx")):
+        return False
+    return importlib.util.find_spec("onnxruntime") is not None and changed_since_export(args.model) == []
 
 
 def _pipeline_predict(args, texts: list[str]) -> list:

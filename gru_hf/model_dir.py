@@ -6,6 +6,9 @@ import os
 # GRUConfig.model_type, here without importing transformers (which imports torch); a test checks they agree.
 MODEL_TYPE = "gru_hf"
 REQUIRED_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "modeling_gru.py")
+# `gru-hf export` records the SHA-256 of these files in onnx/export.json: an export is current while they match.
+EXPORT_RECORD = os.path.join("onnx", "export.json")
+EXPORT_SOURCES = ("model.safetensors", "config.json", "tokenizer.json")
 
 
 def check_model_directory(path: str | os.PathLike) -> None:
@@ -34,7 +37,43 @@ def check_onnx_directory(path: str | os.PathLike, quantized: bool = False) -> tu
     values = read_config(path)
     vocab_size = values.get("vocab_size")
     _check_tokenizer(path, int(vocab_size) if vocab_size else None)
+    changed = changed_since_export(path)
+    if changed:
+        raise ValueError(
+            f"{graph} is out of date: {', '.join(changed)} changed after it was exported; run "
+            f"`gru-hf export {os.fspath(path)}{' --quantize int8' if quantized else ''}` again"
+        )
     return graph, values
+
+
+def source_digests(path: str | os.PathLike) -> dict[str, str]:
+    """{file name: SHA-256 hex} of the `EXPORT_SOURCES` present in `path` (what an ONNX export is made from)."""
+    import hashlib
+
+    digests = {}
+    for name in EXPORT_SOURCES:
+        file = os.path.join(path, name)
+        if os.path.isfile(file):
+            digest = hashlib.sha256()
+            with open(file, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(block)
+            digests[name] = digest.hexdigest()
+    return digests
+
+
+def changed_since_export(path: str | os.PathLike) -> list[str] | None:
+    """The source files of `path` that differ from what `onnx/export.json` recorded at export (a file now absent
+    is not counted: a serving-only copy may leave the weights out); `[]` when the export is current, `None` when
+    there is no readable record (an export written before gru-hf recorded one)."""
+    record = os.path.join(path, EXPORT_RECORD)
+    try:
+        with open(record, encoding="utf-8") as f:
+            recorded = json.load(f)["sources"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    now = source_digests(path)
+    return [name for name in EXPORT_SOURCES if name in now and recorded.get(name) != now[name]]
 
 
 def read_config(path: str | os.PathLike) -> dict:
@@ -104,10 +143,14 @@ def _check_tokenizer(path: str | os.PathLike, vocab_size: int | None) -> None:
 
 
 __all__ = [
+    "EXPORT_RECORD",
+    "EXPORT_SOURCES",
     "MODEL_TYPE",
     "REQUIRED_FILES",
+    "changed_since_export",
     "check_model_directory",
     "check_onnx_directory",
     "read_config",
+    "source_digests",
     "validate_model_directory",
 ]

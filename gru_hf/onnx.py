@@ -113,7 +113,7 @@ def exportable_model(model):
 def export(directory: str | os.PathLike, quantize: str | None = None, opset: int = DEFAULT_OPSET) -> dict[str, str]:
     """Write `directory/onnx/model.onnx` (and `model_quantized.onnx` with `quantize="int8"`). The files are
     written to a temporary folder next to `onnx/` and moved in only when complete. Returns the written paths."""
-    from .model_dir import check_model_directory
+    from .model_dir import EXPORT_RECORD, check_model_directory, source_digests
 
     if quantize is not None and quantize not in QUANTIZE_MODES:
         raise ValueError(f"unknown --quantize value {quantize!r}: choose from {', '.join(QUANTIZE_MODES)}")
@@ -166,6 +166,9 @@ def export(directory: str | os.PathLike, quantize: str | None = None, opset: int
                 quantize_dynamic(
                     path, os.path.join(work, "model_quantized.onnx"), weight_type=QuantType.QInt8, per_channel=False
                 )
+        record = {"sources": source_digests(directory), "opset": opset, "quantize": quantize}
+        with open(os.path.join(work, os.path.basename(EXPORT_RECORD)), "w", encoding="utf-8") as f:
+            json.dump(record, f, indent=2)
         old = None
         if os.path.exists(target):
             old = target + ".old"

@@ -107,6 +107,59 @@ def test_predict_onnx_without_an_export_names_the_missing_file_and_the_fix(tiny_
     )
 
 
+def jsonl_records(stdout: str) -> list[dict]:
+    import json
+
+    return [json.loads(line) for line in stdout.splitlines()]
+
+
+@needs_script
+def test_predict_runs_a_current_export_by_default_without_torch(tiny_model_dir, tmp_path):
+    """After `gru-hf export`, plain `gru-hf predict DIR` (--backend auto) runs the export: no torch, same labels and
+    scores as the pipeline."""
+    from gru_hf.onnx import export
+
+    texts = ["a good film", "boring and bad", ""]
+    expected = pipeline("text-classification", model=str(tiny_model_dir))(texts)
+    export(tiny_model_dir)
+    done = gru_hf_command("predict", str(tiny_model_dir), "--jsonl", *texts, env=torch_blocked_env(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    records = jsonl_records(done.stdout)
+    assert [r["label"] for r in records] == [e["label"] for e in expected]
+    assert [r["score"] for r in records] == pytest.approx([e["score"] for e in expected], abs=1e-5)
+
+
+@needs_script
+def test_predict_never_runs_an_export_older_than_the_weights(tiny_model_dir, tmp_path):
+    """Weights saved after the export: `auto` falls back to PyTorch (the new weights' predictions), and `--onnx`
+    refuses with the file that changed and the command that fixes it."""
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    from gru_hf.onnx import export
+
+    texts = ["a good film", "boring and bad"]
+    export(tiny_model_dir)
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_model_dir)
+    with torch.no_grad():
+        model.classifier.bias.copy_(torch.tensor([50.0, -50.0]))  # every text is now "negative"
+    model.save_pretrained(tiny_model_dir)
+    done = gru_hf_command("predict", str(tiny_model_dir), "--jsonl", *texts)
+    assert done.returncode == 0, done.stderr
+    assert [r["label"] for r in jsonl_records(done.stdout)] == ["negative", "negative"]
+    done = gru_hf_command("predict", str(tiny_model_dir), "--onnx", *texts, env=torch_blocked_env(tmp_path))
+    assert done.returncode == 2
+    graph = os.path.join(str(tiny_model_dir), "onnx", "model.onnx")
+    assert done.stderr.strip() == (
+        f"gru-hf predict: error: {graph} is out of date: model.safetensors changed after it was exported; run "
+        f"`gru-hf export {tiny_model_dir}` again"
+    )
+    done = gru_hf_command("predict", str(tiny_model_dir), "--onnx", "--backend", "pytorch", "a text")
+    assert done.returncode == 2
+    assert "--onnx and --quantized run the ONNX export: they cannot go with --backend pytorch" in done.stderr
+
+
 @needs_script
 def test_predict_prints_only_predictions(tiny_model_dir):
     done = gru_hf_command("predict", str(tiny_model_dir), "a good film")
