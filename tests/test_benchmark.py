@@ -131,6 +131,25 @@ def check_results(results: dict) -> None:
     memory = results["memory"]["results"]["rows"]
     for name in ("training", "inference"):
         assert any(key.startswith(name) and row["peak_rss_mb"] > 0 for key, row in memory.items())
+    distillation = results["distillation"]["results"]
+    assert list(distillation["datasets"]) == ["mr"]  # --quick: the first dataset, a tiny BERT teacher
+    mr = distillation["datasets"]["mr"]
+    assert f"candidate {mr['chosen']}" in mr["grid"]  # chosen on validation among the compared settings
+    assert {
+        "teacher: all-MiniLM-L6-v2 fine-tuned",
+        "gru-hf distilled (GloVe 50d)",
+        "gru-hf distilled (random init)",
+        "gru-hf (GloVe 50d)",
+        "gru-hf (random init)",
+        "TF-IDF 1-2 grams + LR",
+        "fastText (wordNgrams=2)",
+    } <= set(mr["models"])
+    for label, row in mr["models"].items():
+        if "test_accuracy_mean" in row:
+            assert 0.0 <= row["test_accuracy_mean"] <= 100.0 and row["sentences_per_s"] > 0, label
+    distilled = mr["models"]["gru-hf distilled (GloVe 50d)"]["runs"][0]
+    assert distilled["transfer_set"]["train"] == mr["sizes"]["train"]
+    assert mr["targets"]
     found = list(numbers(results))
     assert len(found) > 100
     bad = [(path, value) for path, value in found if not math.isfinite(value)]

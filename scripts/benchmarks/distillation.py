@@ -24,7 +24,7 @@ import multiprocessing
 import os
 import statistics
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
 from .data import load_splits
 from .report import fmt, table
@@ -214,13 +214,14 @@ def _student(job: dict) -> dict:
 
 
 def _chain(jobs: list[dict]) -> list[dict]:
+    """Jobs one after another in one worker."""
     return [_student(job) for job in jobs]
 
 
 def run_jobs(jobs: list[dict], quick: bool) -> list[dict]:
-    """Every job, two at a time; the first job of each transfer set runs before the others of that set (in one
-    worker, one after the other), so the teacher labels each text once while the other worker trains students
-    that need no new teacher logits."""
+    """Every job, `DISTILL_WORKERS` at a time. The first job of each transfer set labels it with the teacher; those
+    first jobs run one after another (their sets share the training texts, so the teacher labels each text once),
+    and the other jobs of a set start as soon as its first job is done, beside the jobs that need no teacher."""
     if quick:
         return [_student(job) for job in jobs]
     first, seen = [], set()
@@ -228,14 +229,28 @@ def run_jobs(jobs: list[dict], quick: bool) -> list[dict]:
         if job["teacher"] is not None and job["transfer_key"] not in seen:
             seen.add(job["transfer_key"])
             first.append(job)
-    rest_plain = [job for job in jobs if job["teacher"] is None]
-    rest_distill = [job for job in jobs if job["teacher"] is not None and job not in first]
+    waiting = {job["transfer_key"]: [] for job in first}
+    for job in jobs:
+        if job["teacher"] is not None and job not in first:
+            waiting[job["transfer_key"]].append(job)
+    rows = []
     with ProcessPoolExecutor(DISTILL_WORKERS, mp_context=multiprocessing.get_context("spawn")) as pool:
-        warm = pool.submit(_chain, first)
-        plain = [pool.submit(_student, job) for job in rest_plain]
-        rows = warm.result()
-        later = [pool.submit(_student, job) for job in rest_distill]
-        rows += [f.result() for f in later] + [f.result() for f in plain]
+        running = {}
+        if first:
+            running[pool.submit(_student, first[0])] = first[0]
+        running.update({pool.submit(_student, job): job for job in jobs if job["teacher"] is None})
+        next_first = 1
+        while running:
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                job = running.pop(future)
+                rows.append(future.result())
+                if job in first:
+                    for other in waiting[job["transfer_key"]]:
+                        running[pool.submit(_student, other)] = other
+                    if next_first < len(first):
+                        running[pool.submit(_student, first[next_first])] = first[next_first]
+                        next_first += 1
     return rows
 
 
@@ -507,11 +522,44 @@ def target_checks(name: str, models: dict) -> dict:
     }
 
 
+def saved_result_path(name: str) -> str:
+    return os.path.join(TEACHER_ROOT, name, "distillation-result.json")
+
+
+def save_dataset_result(name: str, result: dict) -> None:
+    """Keep a finished dataset's rows beside its teacher (outputs/, ignored by git), stamped with the commit and
+    time, so that a later run may reuse them on request (GRU_HF_DISTILL_REUSE)."""
+    from .runner import git_commit
+
+    stamp = {"git": git_commit(), "date": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    os.makedirs(os.path.dirname(saved_result_path(name)), exist_ok=True)
+    with open(saved_result_path(name), "w", encoding="utf-8") as f:
+        json.dump({"measured": stamp, "result": result}, f, indent=1)
+
+
+def reused_result(name: str) -> dict:
+    with open(saved_result_path(name), encoding="utf-8") as f:
+        saved = json.load(f)
+    return {**saved["result"], "reused": saved["measured"]}
+
+
 def run(data_dir: str, workdir: str, quick: bool) -> dict:
+    """Every dataset of DISTILL_DATASETS (or of GRU_HF_DISTILL_DATASETS, comma-separated, in that order). A dataset
+    named in GRU_HF_DISTILL_REUSE is not rerun: its rows from an earlier run (saved beside its teacher) are reported
+    with that run's commit and time."""
+    names = DISTILL_DATASETS[:1] if quick else DISTILL_DATASETS
+    if not quick and os.environ.get("GRU_HF_DISTILL_DATASETS"):
+        names = tuple(n.strip() for n in os.environ["GRU_HF_DISTILL_DATASETS"].split(",") if n.strip())
+    reuse = set() if quick else {n.strip() for n in os.environ.get("GRU_HF_DISTILL_REUSE", "").split(",")}
     datasets, chosen = {}, None
-    for name in DISTILL_DATASETS[:1] if quick else DISTILL_DATASETS:
+    for name in names:
         log(f"distillation: {name}")
-        datasets[name] = run_dataset(data_dir, name, workdir, quick, chosen)
+        if name in reuse:
+            datasets[name] = reused_result(name)
+        else:
+            datasets[name] = run_dataset(data_dir, name, workdir, quick, chosen)
+            if not quick:
+                save_dataset_result(name, datasets[name])
         chosen = datasets[name]["chosen"]  # chosen on the first dataset's validation (MR), used on the others
         with open(os.path.join(workdir, "distillation-partial.json"), "w", encoding="utf-8") as f:
             json.dump(datasets, f, indent=1)
@@ -522,7 +570,7 @@ def run(data_dir: str, workdir: str, quick: bool) -> dict:
         "augment_seed": DISTILL_AUGMENT_SEED,
         "candidates": DISTILL_CANDIDATES,
         "student_sizes": {} if quick else STUDENT_SIZES,
-        "chosen_on": DISTILL_DATASETS[0],
+        "chosen_on": names[0],
         "datasets": datasets,
     }
 
@@ -552,10 +600,13 @@ def render(results: dict) -> str:
                     fmt(m["agreement_test_mean"]) if "agreement_test_mean" in m else "",
                 ]
             )
+        reused = (
+            f" Rows reused from the run at git {d['reused']['git']}, {d['reused']['date']}." if "reused" in d else ""
+        )
         lines += [
-            f"**{d['test_name']}** (train {d['sizes']['train']:,}, validation {d['sizes']['validation']:,}, test "
-            f"{d['sizes']['test']:,}; transfer set {d['transfer_set']}; settings `{d['settings']}`, candidate "
-            f"'{d['chosen']}'):",
+            f"**{d['test_name']}**{reused} (train {d['sizes']['train']:,}, validation "
+            f"{d['sizes']['validation']:,}, test {d['sizes']['test']:,}; transfer set {d['transfer_set']}; "
+            f"settings `{d['settings']}`, candidate '{d['chosen']}'):",
             "",
             *table(
                 [

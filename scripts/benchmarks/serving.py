@@ -475,8 +475,8 @@ def cold_cli(model_dir: str, sentence: str, repeats: int) -> dict:
     exe = os.path.join(os.path.dirname(sys.executable), "gru-hf")
     exe = exe if os.path.isfile(exe) else shutil.which("gru-hf")
     commands = {
-        "gru-hf predict DIR TEXT": [exe, "predict", model_dir, sentence],
-        "gru-hf predict DIR TEXT --onnx": [exe, "predict", model_dir, sentence, "--onnx"],
+        "gru-hf predict DIR TEXT --backend pytorch": [exe, "predict", model_dir, sentence, "--backend", "pytorch"],
+        "gru-hf predict DIR TEXT (auto: the current export)": [exe, "predict", model_dir, sentence],
         "gru-hf --help": [exe, "--help"],
     }
     env = this_checkout_environment()
