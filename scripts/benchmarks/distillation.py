@@ -571,6 +571,7 @@ def run(data_dir: str, workdir: str, quick: bool) -> dict:
         "candidates": DISTILL_CANDIDATES,
         "student_sizes": {} if quick else STUDENT_SIZES,
         "chosen_on": names[0],
+        "quick": quick,
         "datasets": datasets,
     }
 
@@ -636,7 +637,9 @@ def render(results: dict) -> str:
             lines += [
                 f"Chosen on {d['test_name'].split()[0]} validation (seed 0, GloVe student):",
                 "",
-                *table(["candidate", "val acc", "sentences/s", "train s"], ["l", "r", "r", "r"], grid_rows),
+                *table(
+                    ["setting or student size", "val acc", "sentences/s", "train s"], ["l", "r", "r", "r"], grid_rows
+                ),
                 "",
             ]
         checks = [
@@ -649,9 +652,14 @@ def render(results: dict) -> str:
             *table(["check", "value", "threshold", "margin", "met"], ["l", "r", "r", "r", "l"], checks),
             "",
         ]
+    missing = [DATASETS[n]["test_name"] for n in DISTILL_DATASETS if n not in results["datasets"]]
+    if missing and not results.get("quick"):
+        lines.append(f"Not in this record: {', '.join(missing)} (the run was limited by GRU_HF_DISTILL_DATASETS).")
+        lines.append("")
     lines.append(
         f"Seeds {results['seeds']} (the teacher: one fine-tune); {results['workers']} jobs side by side, one thread "
         f"each; augmented copies drawn with seed {results['augment_seed']} for every student seed. Train s: the "
-        "Trainer's train_runtime; teacher logits s: labelling the transfer set (cached after the first run)."
+        "Trainer's train_runtime; teacher logits s: labelling the transfer set (the teacher row: the total over every "
+        "run, cached texts read back included)."
     )
     return "\n".join(lines)
