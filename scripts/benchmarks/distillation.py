@@ -629,7 +629,7 @@ def render(results: dict) -> str:
                 [
                     k,
                     fmt(r["validation_accuracy"]),
-                    fmt(r.get("sentences_per_s", float("nan")), 0),
+                    fmt(r["sentences_per_s"], 0) if "sentences_per_s" in r else "",
                     fmt(r["train_s"], 1),
                 ]
                 for k, r in d["grid"].items()
