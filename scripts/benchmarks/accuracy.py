@@ -55,13 +55,11 @@ def job_settings(data_dir: str, name: str, init: str, quick: bool) -> tuple[dict
     return model_kwargs, training_kwargs
 
 
-def run_gru_hf_job(data_dir: str, name: str, init: str, seed: int, workdir: str, quick: bool) -> dict:
-    """One `gru_hf.training.train` job with the settings of `name` / `init`."""
-    from gru_hf.training import GRUTrainingArguments, ModelArguments, train
+def job_training_arguments(output_dir: str, seed: int, training_kwargs: dict):
+    """The `GRUTrainingArguments` of a benchmark job: quiet, overwriting `output_dir`, seeded."""
+    from gru_hf.training import GRUTrainingArguments
 
-    model_kwargs, training_kwargs = job_settings(data_dir, name, init, quick)
-    output_dir = os.path.join(workdir, f"{name}-{init}-seed{seed}")
-    training_args = GRUTrainingArguments(
+    return GRUTrainingArguments(
         output_dir=output_dir,
         overwrite_output_dir=True,
         seed=seed,
@@ -69,6 +67,14 @@ def run_gru_hf_job(data_dir: str, name: str, init: str, seed: int, workdir: str,
         logging_strategy="no",
         **training_kwargs,
     )
+
+
+def run_gru_hf_job(data_dir: str, name: str, init: str, seed: int, workdir: str, quick: bool) -> dict:
+    """One `gru_hf.training.train` job with the settings of `name` / `init`."""
+    from gru_hf.training import ModelArguments, train
+
+    model_kwargs, training_kwargs = job_settings(data_dir, name, init, quick)
+    training_args = job_training_arguments(os.path.join(workdir, f"{name}-{init}-seed{seed}"), seed, training_kwargs)
     start = time.perf_counter()
     results = train(ModelArguments(**model_kwargs), data_arguments(data_dir, name, workdir), training_args)
     return {

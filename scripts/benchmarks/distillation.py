@@ -26,8 +26,10 @@ import statistics
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
+from .accuracy import summarise_runs
 from .data import load_splits
 from .report import fmt, table
+from .runner import REPO_ROOT
 from .settings import (
     DATASETS,
     DISTILL_AUGMENT_SEED,
@@ -42,18 +44,16 @@ from .settings import (
     M2V_ROW,
     QUICK_SEEDS,
     SEEDS,
+    SERVING_BATCH,
     STUDENT_SIZES,
     TFIDF_ROW,
 )
 from .timing import Meter, log
 
-SCRIPTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-REPO_ROOT = os.path.dirname(SCRIPTS_DIR)
 TEACHER_ROOT = os.path.join(REPO_ROOT, "outputs", "bench-teachers")
 TEACHER_BASE = "all-MiniLM-L6-v2"
 TEACHER_ROW = "teacher: all-MiniLM-L6-v2 fine-tuned"
 DISTILLED_ROWS = {"glove": "gru-hf distilled (GloVe 50d)", "random": "gru-hf distilled (random init)"}
-SPEED_BATCH = 64
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -156,23 +156,16 @@ def _student(job: dict) -> dict:
 
     from gru_hf.data import DataArguments
     from gru_hf.distillation import DistillArguments, distill
-    from gru_hf.training import GRUTrainingArguments, ModelArguments, train
+    from gru_hf.training import ModelArguments, train
 
-    from .accuracy import job_settings
+    from .accuracy import job_settings, job_training_arguments
     from .runner import quiet_libraries
 
     torch.set_num_threads(1)
     quiet_libraries()
     model_kwargs, training_kwargs = job_settings(job["data_dir"], job["dataset"], job["init"], job["quick"])
     model_kwargs.update(job.get("model", {}))
-    args = GRUTrainingArguments(
-        output_dir=job["output_dir"],
-        overwrite_output_dir=True,
-        seed=job["seed"],
-        disable_tqdm=True,
-        logging_strategy="no",
-        **training_kwargs,
-    )
+    args = job_training_arguments(job["output_dir"], job["seed"], training_kwargs)
     start = time.perf_counter()
     if job["teacher"] is None:
         results = train(ModelArguments(**model_kwargs), DataArguments(**job["files"]), args)
@@ -211,11 +204,6 @@ def _student(job: dict) -> dict:
     with open(job["log_path"], "a", encoding="utf-8") as f:
         f.write(json.dumps(row) + "\n")
     return row
-
-
-def _chain(jobs: list[dict]) -> list[dict]:
-    """Jobs one after another in one worker."""
-    return [_student(job) for job in jobs]
 
 
 def run_jobs(jobs: list[dict], quick: bool) -> list[dict]:
@@ -285,8 +273,9 @@ def _tfidf(splits: dict, quick: bool) -> tuple[dict, object]:
 
 
 def time_predict(predict, texts: list[str]) -> float:
-    """Sentences/s of `predict` over `texts` in batches of 64 (after one warm-up pass; the better of two passes)."""
-    chunks = [texts[i : i + SPEED_BATCH] for i in range(0, len(texts), SPEED_BATCH)]
+    """Sentences/s of `predict` over `texts` in batches of `SERVING_BATCH` (after one warm-up pass; the better of
+    two passes)."""
+    chunks = [texts[i : i + SERVING_BATCH] for i in range(0, len(texts), SERVING_BATCH)]
     for chunk in chunks:
         predict(chunk)
     best = 0.0
@@ -327,17 +316,12 @@ def speed_rows(paths: dict, tfidf_model, texts: list[str]) -> dict:
 
 
 def summarise(rows: list[dict]) -> dict:
-    def mean_std(key):
+    """The accuracy section's summary of runs, with the mean agreement and teacher-labelling time where recorded."""
+    out = summarise_runs(rows)
+    for key in ("agreement_test", "teacher_logits_s"):
         values = [r[key] for r in rows if r.get(key) is not None]
-        if not values:
-            return None, None
-        return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
-
-    out = {"n_runs": len(rows)}
-    for key in ("test_accuracy", "validation_accuracy", "train_s", "agreement_test", "teacher_logits_s"):
-        mean, std = mean_std(key)
-        if mean is not None:
-            out[f"{key}_mean"], out[f"{key}_std"] = mean, std
+        if values:
+            out[f"{key}_mean"] = statistics.fmean(values)
     return out
 
 
