@@ -20,7 +20,7 @@ if os.path.join(REPO_ROOT, "scripts") not in sys.path:
 from benchmarks import report, runner  # noqa: E402
 from benchmarks.data import normalise, read_csv, sentence_held_out_split, sst2_sentence_split, word_spans  # noqa: E402
 
-OWN_SECTIONS = ("accuracy", "engine", "strategy", "inference", "tokenizer", "memory")
+OWN_SECTIONS = ("accuracy", "engine", "strategy", "inference", "tokenizer", "memory", "autotune")
 
 POSITIVE = ["good", "great", "wonderful", "fine", "moving", "funny", "best", "charming"]
 NEGATIVE = ["bad", "awful", "boring", "dull", "worst", "silly", "weak", "tedious"]
@@ -150,6 +150,12 @@ def check_results(results: dict) -> None:
     distilled = mr["models"]["gru-hf distilled (GloVe 50d)"]["runs"][0]
     assert distilled["transfer_set"]["train"] == mr["sizes"]["train"]
     assert mr["targets"]
+    autotune = results["autotune"]["results"]
+    assert list(autotune["datasets"]) == ["mr"]  # --quick: tiny MR, a budget of seconds
+    assert set(autotune["datasets"]["mr"]["models"]) == {"defaults", "--autotune_seconds"}
+    searches = [run["search"] for run in autotune["runs"] if run["row"] == "--autotune_seconds"]
+    assert len(searches) == 1 and searches[0]["complete"] >= 1 and searches[0]["total_s"] > 0
+    assert "MR test: autotune >= defaults" in autotune["targets"]
     found = list(numbers(results))
     assert len(found) > 100
     bad = [(path, value) for path, value in found if not math.isfinite(value)]

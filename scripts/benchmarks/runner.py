@@ -43,6 +43,7 @@ SECTIONS = (
     "serving",
     "distillation",
     "defaults",
+    "autotune",
 )
 TITLES = {
     "accuracy": "Accuracy",
@@ -56,6 +57,7 @@ TITLES = {
     "serving": "Serving",
     "distillation": "Distillation",
     "defaults": "Default recipe candidates (validation)",
+    "autotune": "Autotune against the defaults",
 }
 
 

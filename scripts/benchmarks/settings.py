@@ -128,3 +128,11 @@ STUDENT_SIZES = {
 DISTILL_TARGETS = {
     "accuracy": {"mr": {"gru-hf distilled (GloVe 50d)": 82.0}, "sst2": {"gru-hf distilled (GloVe 50d)": 89.0}},
 }
+
+# Autotune (issue 12): `gru-hf train --glove glove-6b-50d` with and without `--autotune_seconds`, on the embedded BBC
+# default, MR and SST-2 (sentence-held-out validation); the target is the issue's 300 s budget.
+AUTOTUNE_DATASETS = ("bbc", "mr", "sst2")
+AUTOTUNE_QUICK_DATASETS = ("mr",)  # the tiny copy of MR
+AUTOTUNE_BUDGET_S = 300
+AUTOTUNE_QUICK_BUDGET_S = 12
+AUTOTUNE_WORKERS = 2

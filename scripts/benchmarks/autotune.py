@@ -1,0 +1,270 @@
+"""`--autotune_seconds` against the defaults (issue 12): the same `gru-hf train` command a user would type, with and
+without `--autotune_seconds AUTOTUNE_BUDGET_S`, on the embedded BBC News default, MR and SST-2, GloVe 6B 50d
+(`--glove glove-6b-50d`), for SEEDS seeds.
+
+Splits: BBC the package's own (stratified 80/10/10, seed 42, duplicates dropped); MR 10% of train.csv carved for
+validation; SST-2 the sentence-held-out validation split of data.py, GLUE dev as test. The search sees validation
+only; the test split is scored once per job. Jobs run two at a time, one torch thread each, a job and its
+counterpart side by side (the budget is wall-clock seconds, so each search gets one core to itself). Each finished
+job is appended to `<workdir>/autotune.jsonl`, so an interrupted run keeps what it measured.
+
+    python scripts/benchmark.py --sections autotune --data_dir ../shared/data
+"""
+
+import json
+import multiprocessing
+import os
+import statistics
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+from .accuracy import summarise_runs
+from .report import fmt, table
+from .settings import (
+    AUTOTUNE_BUDGET_S,
+    AUTOTUNE_DATASETS,
+    AUTOTUNE_QUICK_BUDGET_S,
+    AUTOTUNE_QUICK_DATASETS,
+    AUTOTUNE_WORKERS,
+    DATASETS,
+    GLOVE_FILE,
+    QUICK_SEEDS,
+    SEEDS,
+    SPLIT_SEED,
+    VALIDATION_PERCENT,
+)
+from .timing import log
+
+DEFAULTS_ROW = "defaults"
+AUTOTUNE_ROW = "--autotune_seconds"
+TEST_NAMES = {"bbc": "BBC News test (package split)", **{k: v["test_name"] for k, v in DATASETS.items()}}
+
+
+def data_argv(data_dir: str, name: str, workdir: str) -> list[str]:
+    """The data flags of dataset `name` (none for the embedded BBC default)."""
+    from .data import sst2_sentence_split
+
+    if name == "bbc":
+        return []
+    if name == "sst2":
+        files = sst2_sentence_split(data_dir, workdir)
+        return [
+            f"--{k}" if i % 2 == 0 else files[k]
+            for k in ("train_file", "validation_file", "test_file")
+            for i in (0, 1)
+        ]
+    spec = DATASETS[name]
+    return [
+        "--train_file",
+        os.path.join(data_dir, spec["train"]),
+        "--test_file",
+        os.path.join(data_dir, spec["test"]),
+        "--validation_split_percentage",
+        str(VALIDATION_PERCENT),
+        "--split_seed",
+        str(SPLIT_SEED),
+    ]
+
+
+def job_argv(job: dict) -> list[str]:
+    """`gru-hf train` arguments of one job: the dataset's data flags, GloVe 50d, the seed, and the budget for the
+    autotune row; --quick adds tiny sizes and one epoch."""
+    argv = [*job["data_argv"], "--glove", job["glove"], "--seed", str(job["seed"])]
+    argv += ["--output_dir", job["output_dir"], "--overwrite_output_dir", "true", "--disable_tqdm", "true"]
+    if job["row"] == AUTOTUNE_ROW:
+        argv += ["--autotune_seconds", str(job["budget_s"])]
+    if job["quick"]:
+        argv += ["--hidden_size", "8", "--num_train_epochs", "2", "--max_train_samples", "120"]
+    return argv
+
+
+def run_job(job: dict) -> dict:
+    """One `gru-hf train` job in a worker process (one torch thread), appended to the section's log."""
+    import torch
+
+    from gru_hf.cli import parse_train_arguments
+    from gru_hf.training import train
+
+    from .runner import quiet_libraries
+
+    torch.set_num_threads(1)
+    quiet_libraries()
+    argv = job_argv(job)
+    start = time.perf_counter()
+    results = train(*parse_train_arguments(argv))
+    row = {
+        "dataset": job["dataset"],
+        "row": job["row"],
+        "seed": job["seed"],
+        "test_accuracy": 100.0 * results["test"]["test_accuracy"],
+        "validation_accuracy": 100.0 * results["validation"]["eval_accuracy"],
+        "train_s": float(results["train_runtime_s"]),
+        "job_s": time.perf_counter() - start,
+        "argv": ["gru-hf", "train", *argv],
+    }
+    search = results.get("search")
+    if search:
+        states = [t["state"] for t in search["trials"]]
+        row["search"] = {
+            "trials": len(states),
+            "complete": states.count("complete"),
+            "pruned": states.count("pruned"),
+            "chosen_trial": search["chosen"]["trial"],
+            "metric": search["metric"],
+            "chosen_value": search["chosen"]["value"],
+            "chosen_params": search["chosen"]["params"],
+            "search_s": search["search_s"],
+            "total_s": search["total_s"],
+        }
+    with open(job["log_path"], "a", encoding="utf-8") as f:
+        f.write(json.dumps(row) + "\n")
+    return row
+
+
+def plan(data_dir: str, workdir: str, quick: bool) -> list[dict]:
+    """Seed by seed, dataset by dataset, a defaults job next to its autotune job."""
+    from gru_hf.vectors import DEFAULT_VECTORS
+
+    datasets = AUTOTUNE_QUICK_DATASETS if quick else AUTOTUNE_DATASETS
+    glove = os.path.join(data_dir, GLOVE_FILE) if quick else DEFAULT_VECTORS
+    flags = {name: data_argv(data_dir, name, workdir) for name in datasets}
+    return [
+        {
+            "dataset": name,
+            "row": row,
+            "seed": seed,
+            "data_argv": flags[name],
+            "glove": glove,
+            "quick": quick,
+            "budget_s": AUTOTUNE_QUICK_BUDGET_S if quick else AUTOTUNE_BUDGET_S,
+            "output_dir": os.path.join(
+                workdir, "autotune", f"{name}-{'tuned' if row == AUTOTUNE_ROW else row}-{seed}"
+            ),
+            "log_path": os.path.join(workdir, "autotune.jsonl"),
+        }
+        for seed in (QUICK_SEEDS if quick else SEEDS)
+        for name in datasets
+        for row in (AUTOTUNE_ROW, DEFAULTS_ROW)
+    ]
+
+
+def summarise(runs: list[dict]) -> dict:
+    """dataset -> {row: summary over the seeds both rows measured, "targets": checks}."""
+    by_dataset = {}
+    for run in runs:
+        by_dataset.setdefault(run["dataset"], {}).setdefault(run["row"], []).append(run)
+    out = {}
+    for name, rows in by_dataset.items():
+        seeds = set.intersection(*({r["seed"] for r in rs} for rs in rows.values()))
+        models = {
+            row: {**summarise_runs([r for r in rs if r["seed"] in seeds]), "seeds": sorted(seeds)}
+            for row, rs in rows.items()
+            if seeds
+        }
+        for row, rs in rows.items():
+            if row in models:
+                models[row]["job_s_mean"] = statistics.fmean(r["job_s"] for r in rs if r["seed"] in seeds)
+        out[name] = {"test_name": TEST_NAMES.get(name, name), "models": models}
+    return out
+
+
+def target_checks(summary: dict) -> dict:
+    """Issue 12: the autotune row at least the defaults' test accuracy on every dataset, higher on most."""
+    checks, higher = {}, 0
+    for entry in summary.values():
+        models = entry["models"]
+        if AUTOTUNE_ROW not in models or DEFAULTS_ROW not in models:
+            continue
+        got, base = models[AUTOTUNE_ROW]["test_accuracy_mean"], models[DEFAULTS_ROW]["test_accuracy_mean"]
+        checks[f"{entry['test_name']}: autotune >= defaults"] = {
+            "met": got >= base,
+            "value": got,
+            "margin": got - base,
+        }
+        higher += got > base
+    if checks:
+        n = len(checks)
+        checks["autotune higher than the defaults on most datasets"] = {
+            "met": higher > n / 2,
+            "value": higher,
+            "margin": higher - n / 2,
+        }
+    return checks
+
+
+def run(data_dir: str, workdir: str, quick: bool) -> dict:
+    os.makedirs(workdir, exist_ok=True)
+    jobs = plan(data_dir, workdir, quick)
+    log(f"autotune: {len(jobs)} jobs, {AUTOTUNE_WORKERS} at a time")
+    if quick:
+        runs = [run_job(job) for job in jobs]
+    else:
+        with ProcessPoolExecutor(AUTOTUNE_WORKERS, mp_context=multiprocessing.get_context("spawn")) as pool:
+            runs = []
+            for row in pool.map(run_job, jobs):
+                log(f"autotune: {row['dataset']} {row['row']} seed {row['seed']}: test {row['test_accuracy']:.2f}")
+                runs.append(row)
+    summary = summarise(runs)
+    return {
+        "budget_s": jobs[0]["budget_s"],
+        "workers": 1 if quick else AUTOTUNE_WORKERS,
+        "seeds": sorted({j["seed"] for j in jobs}),
+        "runs": runs,
+        "datasets": summary,
+        "targets": target_checks(summary),
+    }
+
+
+def render(results: dict) -> str:
+    rows = []
+    for entry in results["datasets"].values():
+        for row, m in entry["models"].items():
+            rows.append(
+                [
+                    entry["test_name"],
+                    "package defaults" if row == DEFAULTS_ROW else f"--autotune_seconds {results['budget_s']:g}",
+                    f"{fmt(m['test_accuracy_mean'])} ± {fmt(m['test_accuracy_std'])}",
+                    fmt(m["validation_accuracy_mean"]),
+                    m["n_runs"],
+                    fmt(m["job_s_mean"], 0),
+                ]
+            )
+    searches = [
+        [
+            TEST_NAMES.get(r["dataset"], r["dataset"]),
+            r["seed"],
+            r["search"]["trials"],
+            r["search"]["complete"],
+            r["search"]["pruned"],
+            r["search"]["chosen_trial"],
+            f"{r['search']['metric']} {fmt(r['search']['chosen_value'], 4)}",
+            ", ".join(
+                f"{k}={fmt(v, 4) if isinstance(v, float) else v}" for k, v in r["search"]["chosen_params"].items()
+            )
+            or "your settings",
+        ]
+        for r in results["runs"]
+        if r.get("search")
+    ]
+    checks = [[name, fmt(c["value"]), f"{c['margin']:+.2f}", fmt(c["met"])] for name, c in results["targets"].items()]
+    lines = [
+        f"`gru-hf train --glove glove-6b-50d` with and without `--autotune_seconds {results['budget_s']:g}`, seeds "
+        f"{', '.join(map(str, results['seeds']))}, {results['workers']} job(s) at a time, one torch thread each. "
+        "Test accuracy (%) mean ± std; job s: wall time of the whole job (search, retrain, test, card).",
+        "",
+        *table(["dataset", "command", "test acc", "val acc", "seeds", "job s"], ["l", "l", "r", "r", "r", "r"], rows),
+        "",
+        "Searches (trial 0 is the command's own settings; the best trial by the search metric on validation is "
+        "retrained):",
+        "",
+        *table(
+            ["dataset", "seed", "trials", "complete", "pruned", "chosen", "its best validation", "chosen values"],
+            ["l", "r", "r", "r", "r", "r", "r", "l"],
+            searches,
+        ),
+        "",
+        "Targets:",
+        "",
+        *table(["check", "value", "margin", "met"], ["l", "r", "r", "l"], checks),
+    ]
+    return "\n".join(lines)
