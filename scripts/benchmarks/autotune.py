@@ -9,6 +9,9 @@ counterpart side by side (the budget is wall-clock seconds, so each search gets 
 job is appended to `<workdir>/autotune.jsonl`, so an interrupted run keeps what it measured.
 
     python scripts/benchmark.py --sections autotune --data_dir ../shared/data
+
+GRU_HF_AUTOTUNE_DATASETS and GRU_HF_AUTOTUNE_SEEDS (comma-separated) limit a run to some datasets or seeds; the
+rendered table says which were measured.
 """
 
 import json
@@ -121,11 +124,20 @@ def run_job(job: dict) -> dict:
     return row
 
 
+def _limited(variable: str, default: tuple, cast=str) -> tuple:
+    value = os.environ.get(variable, "").strip()
+    return tuple(cast(v.strip()) for v in value.split(",") if v.strip()) if value else default
+
+
 def plan(data_dir: str, workdir: str, quick: bool) -> list[dict]:
     """Seed by seed, dataset by dataset, a defaults job next to its autotune job."""
     from gru_hf.vectors import DEFAULT_VECTORS
 
-    datasets = AUTOTUNE_QUICK_DATASETS if quick else AUTOTUNE_DATASETS
+    datasets = AUTOTUNE_QUICK_DATASETS if quick else _limited("GRU_HF_AUTOTUNE_DATASETS", AUTOTUNE_DATASETS)
+    seeds = QUICK_SEEDS if quick else _limited("GRU_HF_AUTOTUNE_SEEDS", SEEDS, int)
+    unknown = [name for name in datasets if name not in AUTOTUNE_DATASETS]
+    if unknown:
+        raise ValueError(f"GRU_HF_AUTOTUNE_DATASETS: unknown dataset(s) {unknown}; choose from {AUTOTUNE_DATASETS}")
     glove = os.path.join(data_dir, GLOVE_FILE) if quick else DEFAULT_VECTORS
     flags = {name: data_argv(data_dir, name, workdir) for name in datasets}
     return [
@@ -142,7 +154,7 @@ def plan(data_dir: str, workdir: str, quick: bool) -> list[dict]:
             ),
             "log_path": os.path.join(workdir, "autotune.jsonl"),
         }
-        for seed in (QUICK_SEEDS if quick else SEEDS)
+        for seed in seeds
         for name in datasets
         for row in (AUTOTUNE_ROW, DEFAULTS_ROW)
     ]
@@ -209,6 +221,8 @@ def run(data_dir: str, workdir: str, quick: bool) -> dict:
         "budget_s": jobs[0]["budget_s"],
         "workers": 1 if quick else AUTOTUNE_WORKERS,
         "seeds": sorted({j["seed"] for j in jobs}),
+        "planned_datasets": list(AUTOTUNE_QUICK_DATASETS if quick else AUTOTUNE_DATASETS),
+        "planned_seeds": list(QUICK_SEEDS if quick else SEEDS),
         "runs": runs,
         "datasets": summary,
         "targets": target_checks(summary),
@@ -247,7 +261,16 @@ def render(results: dict) -> str:
         if r.get("search")
     ]
     checks = [[name, fmt(c["value"]), f"{c['margin']:+.2f}", fmt(c["met"])] for name, c in results["targets"].items()]
+    missing = [TEST_NAMES.get(n, n) for n in results["planned_datasets"] if n not in results["datasets"]]
+    limited = []
+    if missing or results["seeds"] != results["planned_seeds"]:
+        limited = [
+            f"A limited run (GRU_HF_AUTOTUNE_DATASETS / GRU_HF_AUTOTUNE_SEEDS): seeds {results['seeds']} of "
+            f"{results['planned_seeds']}" + (f"; not measured: {', '.join(missing)}." if missing else "."),
+            "",
+        ]
     lines = [
+        *limited,
         f"`gru-hf train --glove glove-6b-50d` with and without `--autotune_seconds {results['budget_s']:g}`, seeds "
         f"{', '.join(map(str, results['seeds']))}, {results['workers']} job(s) at a time, one torch thread each. "
         "Test accuracy (%) mean ± std; job s: wall time of the whole job (search, retrain, test, card).",
