@@ -68,10 +68,11 @@ class DistillArguments:
         default=None, metadata={"help": "Teacher input length. Default: the one it was fine-tuned with."}
     )
     augment_factor: int = field(
-        default=2,
+        default=4,
         metadata={
             "help": "Augmented copies of each training text in the transfer set (0: none). Each copy costs one "
-            "teacher call (cached) and one training example per epoch; Tang et al. used 20."
+            "teacher call (cached) and one training example per epoch; Tang et al. used 20. Default 4: on MR "
+            "validation x4 read 81.35 against 80.94 for x2 and 79.17 for none, at about twice the training time of x2."
         },
     )
     augment_replacement: str = field(
