@@ -94,7 +94,17 @@ def run_job(job: dict) -> dict:
     quiet_libraries()
     argv = job_argv(job)
     start = time.perf_counter()
-    results = train(*parse_train_arguments(argv))
+    try:
+        results = train(*parse_train_arguments(argv))
+    except ValueError as err:  # the job's own refusal (e.g. a budget too small for one trial): a measured outcome
+        row = {k: job[k] for k in ("dataset", "row", "seed")} | {
+            "error": str(err),
+            "job_s": time.perf_counter() - start,
+            "argv": ["gru-hf", "train", *argv],
+        }
+        with open(job["log_path"], "a", encoding="utf-8") as f:
+            f.write(json.dumps(row) + "\n")
+        return row
     row = {
         "dataset": job["dataset"],
         "row": job["row"],
@@ -162,12 +172,17 @@ def plan(data_dir: str, workdir: str, quick: bool) -> list[dict]:
 
 def summarise(runs: list[dict]) -> dict:
     """dataset -> {row: summary over the seeds both rows measured, "targets": checks}."""
-    by_dataset = {}
+    by_dataset, errors = {}, {}
     for run in runs:
+        if "error" in run:
+            errors.setdefault(run["dataset"], {})[run["row"]] = run["error"]
+            continue
         by_dataset.setdefault(run["dataset"], {}).setdefault(run["row"], []).append(run)
+    for name in errors:
+        by_dataset.setdefault(name, {})
     out = {}
     for name, rows in by_dataset.items():
-        seeds = set.intersection(*({r["seed"] for r in rs} for rs in rows.values()))
+        seeds = set.intersection(*({r["seed"] for r in rs} for rs in rows.values())) if rows else set()
         models = {
             row: {**summarise_runs([r for r in rs if r["seed"] in seeds]), "seeds": sorted(seeds)}
             for row, rs in rows.items()
@@ -176,7 +191,7 @@ def summarise(runs: list[dict]) -> dict:
         for row, rs in rows.items():
             if row in models:
                 models[row]["job_s_mean"] = statistics.fmean(r["job_s"] for r in rs if r["seed"] in seeds)
-        out[name] = {"test_name": TEST_NAMES.get(name, name), "models": models}
+        out[name] = {"test_name": TEST_NAMES.get(name, name), "models": models, "errors": errors.get(name, {})}
     return out
 
 
@@ -185,6 +200,9 @@ def target_checks(summary: dict) -> dict:
     checks, higher = {}, 0
     for entry in summary.values():
         models = entry["models"]
+        if AUTOTUNE_ROW in entry.get("errors", {}):
+            checks[f"{entry['test_name']}: autotune >= defaults"] = {"met": False, "value": None, "margin": None}
+            continue
         if AUTOTUNE_ROW not in models or DEFAULTS_ROW not in models:
             continue
         got, base = models[AUTOTUNE_ROW]["test_accuracy_mean"], models[DEFAULTS_ROW]["test_accuracy_mean"]
@@ -229,6 +247,10 @@ def run(data_dir: str, workdir: str, quick: bool) -> dict:
     }
 
 
+def _signed(value) -> str:
+    return "" if value is None else f"{value:+.2f}"
+
+
 def render(results: dict) -> str:
     rows = []
     for entry in results["datasets"].values():
@@ -260,7 +282,15 @@ def render(results: dict) -> str:
         for r in results["runs"]
         if r.get("search")
     ]
-    checks = [[name, fmt(c["value"]), f"{c['margin']:+.2f}", fmt(c["met"])] for name, c in results["targets"].items()]
+    checks = [
+        [name, fmt(c["value"]) if c["value"] is not None else "refused", _signed(c["margin"]), fmt(c["met"])]
+        for name, c in results["targets"].items()
+    ]
+    refusals = [
+        f"- {entry['test_name']}, {row}: refused, `{message}`"
+        for entry in results["datasets"].values()
+        for row, message in entry.get("errors", {}).items()
+    ]
     missing = [TEST_NAMES.get(n, n) for n in results["planned_datasets"] if n not in results["datasets"]]
     limited = []
     if missing or results["seeds"] != results["planned_seeds"]:
@@ -286,6 +316,7 @@ def render(results: dict) -> str:
             searches,
         ),
         "",
+        *(["Jobs that stopped with the package's own error:", "", *refusals, ""] if refusals else []),
         "Targets:",
         "",
         *table(["check", "value", "margin", "met"], ["l", "r", "r", "l"], checks),
