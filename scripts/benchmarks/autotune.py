@@ -232,7 +232,8 @@ def run(data_dir: str, workdir: str, quick: bool) -> dict:
         with ProcessPoolExecutor(AUTOTUNE_WORKERS, mp_context=multiprocessing.get_context("spawn")) as pool:
             runs = []
             for row in pool.map(run_job, jobs):
-                log(f"autotune: {row['dataset']} {row['row']} seed {row['seed']}: test {row['test_accuracy']:.2f}")
+                outcome = f"refused: {row['error']}" if "error" in row else f"test {row['test_accuracy']:.2f}"
+                log(f"autotune: {row['dataset']} {row['row']} seed {row['seed']}: {outcome}")
                 runs.append(row)
     summary = summarise(runs)
     return {
