@@ -337,3 +337,24 @@ def test_serving_fresh_process_loads_only_its_row_and_predicts_as_this_one(tmp_p
     assert child["predictions"] == here
     assert child["peak_rss_mb"] > 0
     assert serving.loaded_files(serving.FASTTEXT_ROW, path) == [path]
+
+
+def test_autotune_section_reports_a_refused_job_as_a_missed_target():
+    from benchmarks import autotune
+
+    row = {"seed": 0, "validation_accuracy": 78.0, "train_s": 60.0}
+    runs = [
+        {"dataset": "mr", "row": "defaults", "test_accuracy": 80.0, "job_s": 70.0, **row},
+        {"dataset": "mr", "row": "--autotune_seconds", "test_accuracy": 81.0, "job_s": 300.0, **row},
+        {"dataset": "sst2", "row": "defaults", "test_accuracy": 83.0, "job_s": 360.0, **row},
+        {"dataset": "sst2", "row": "--autotune_seconds", "seed": 0, "error": "--autotune_seconds 300 is too small: x"},
+    ]
+    summary = autotune.summarise(runs)
+    targets = autotune.target_checks(summary)
+    assert targets["MR test: autotune >= defaults"]["met"] is True
+    assert targets["SST-2 GLUE dev: autotune >= defaults"] == {"met": False, "value": None, "margin": None}
+    assert targets["autotune higher than the defaults on most datasets"]["met"] is False  # 1 of 2
+    results = {"budget_s": 300, "workers": 2, "seeds": [0], "planned_seeds": [0, 1, 2], "runs": runs}
+    text = autotune.render(results | {"planned_datasets": ["mr", "sst2"], "datasets": summary, "targets": targets})
+    assert "- SST-2 GLUE dev, --autotune_seconds: refused, `--autotune_seconds 300 is too small: x`" in text
+    assert "seeds [0] of [0, 1, 2]" in text and "| MR test | --autotune_seconds 300 | 81.00 ± 0.00 |" in text
