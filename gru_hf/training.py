@@ -139,6 +139,14 @@ class GRUTrainingArguments(TrainingArguments):
     autotune_trials: int | None = field(
         default=None, metadata={"help": "Most trials of --autotune_seconds (default: as many as the time allows)."}
     )
+    autotune_min_gain: float | None = field(
+        default=None,
+        metadata={
+            "help": "How much a trial must beat your own settings (trial 0) on the validation metric to replace "
+            "them. Default: one standard error of that metric on the validation split (sqrt(p(1-p)/n) for accuracy "
+            "and F1, (1-r^2)/sqrt(n-1) for Pearson's r, 0 for other metrics). 0: the best trial always wins."
+        },
+    )
     # TrainingArguments turns a missing metric into "loss"; gru-hf picks one per problem type once it is known.
     metric_chosen_by_user: bool = field(default=False, init=False, repr=False)
 

@@ -2,6 +2,7 @@
 the saved model exactly what `train()` makes of the chosen values."""
 
 import json
+import math
 import time
 
 import pytest
@@ -9,7 +10,7 @@ import torch
 from conftest import tiny_args, write_csv
 from safetensors.torch import load_file
 
-from gru_hf.autotune import chosen_arguments
+from gru_hf.autotune import choose_trial, chosen_arguments, noise_margin
 from gru_hf.cli import parse_train_arguments
 from gru_hf.training import train
 
@@ -45,11 +46,15 @@ def test_autotune_within_budget_best_trial_and_same_model_as_train(tmp_path):
     completed = [t for t in search["trials"] if t["state"] == "complete"]
     assert len(completed) >= 2
     assert search["trials"][0]["number"] == 0 and search["trials"][0]["params"]["learning_rate"] == 0.02
+    # Trial 0 (your settings) gives way only to a trial that beats it by more than one standard error.
     best = max(completed, key=lambda t: t["value"])
-    assert search["chosen"]["value"] == best["value"]
-    assert (
-        search["chosen"]["params"] == next(t for t in completed if t["number"] == search["chosen"]["trial"])["params"]
-    )
+    first = search["trials"][0]
+    assert search["validation_size"] == 6  # tiny_args: 10% of 60 training texts
+    assert search["min_gain"] == pytest.approx(math.sqrt(first["value"] * (1 - first["value"]) / 6))
+    assert search["best"] == {"trial": best["number"], "value": best["value"]}
+    expected = best if best["value"] - first["value"] > search["min_gain"] else first
+    assert search["chosen"]["trial"] == expected["number"] and search["chosen"]["value"] == expected["value"]
+    assert search["chosen"]["params"] == expected["params"]
     for trial in completed:
         assert trial["value"] == max(trial["evaluations"])  # a trial's score: its best validation accuracy
     # every trial that was cut short says why
@@ -69,6 +74,7 @@ def test_autotune_within_budget_best_trial_and_same_model_as_train(tmp_path):
     assert plain["test"]["test_accuracy"] == results["test"]["test_accuracy"]
     card = (out / "README.md").read_text()
     assert f"{len(search['trials'])} trials ({len(completed)} completed), maximising `eval_f1_macro`" in card
+    assert f"Chosen: trial {search['chosen']['trial']}, {search['chosen']['reason']}." in card
     config = json.loads((out / "config.json").read_text())
     for key in ("hidden_size", "num_hidden_layers", "pooling"):
         assert config[key] == search["chosen"]["params"][key]
@@ -79,6 +85,7 @@ def test_autotune_within_budget_best_trial_and_same_model_as_train(tmp_path):
     [
         (("--autotune_seconds", "-5"), "--autotune_seconds must be a positive number of seconds, got -5"),
         (("--autotune_seconds", "30", "--autotune_trials", "0"), "--autotune_trials must be 1 or more, got 0"),
+        (("--autotune_seconds", "30", "--autotune_min_gain", "-0.01"), "--autotune_min_gain must be 0 or more"),
         (
             ("--autotune_seconds", "30", "--streaming", "true", "--max_steps", "5"),
             "--autotune_seconds cannot be used with --streaming",
@@ -124,3 +131,48 @@ def test_autotune_refuses_multiple_processes(tmp_path, tiny_files, monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "2")  # as torchrun sets it in each process
     with pytest.raises(ValueError, match="--autotune_seconds runs in one process"):
         train(model_args, data_args, training_args)
+
+
+def _study(values, direction="maximize"):
+    """An optuna study whose trials scored `values` (None: pruned), in order."""
+    optuna = pytest.importorskip("optuna")
+    study = optuna.create_study(direction=direction)
+    for number, value in enumerate(values):
+        state = optuna.trial.TrialState.COMPLETE if value is not None else optuna.trial.TrialState.PRUNED
+        study.add_trial(
+            optuna.trial.create_trial(
+                params={"learning_rate": 0.001 * (number + 1)},
+                distributions={"learning_rate": optuna.distributions.FloatDistribution(1e-4, 1e-1)},
+                value=value,
+                state=state,
+            )
+        )
+    return study
+
+
+def test_noise_margin_is_one_standard_error_of_the_metric():
+    assert noise_margin("eval_accuracy", _study([0.8]), 1000) == pytest.approx(0.012649, abs=1e-6)
+    assert noise_margin("eval_f1_macro", _study([0.9]), 100) == pytest.approx(0.03)
+    assert noise_margin(
+        "eval_pearsonr",
+        _study(
+            [0.6],
+        ),
+        101,
+    ) == pytest.approx(0.064)
+    assert noise_margin("eval_mse", _study([0.2], "minimize"), 1000) == 0.0
+
+
+@pytest.mark.parametrize(
+    "values, direction, min_gain, chosen",
+    [
+        ([0.80, 0.81, 0.79], "maximize", 0.0126, 0),  # +0.01 is within one standard error: your settings stay
+        ([0.80, 0.83, 0.79], "maximize", 0.0126, 1),  # +0.03 is not
+        ([0.80, 0.81, None], "maximize", 0.0, 1),  # no minimum gain: the best trial wins
+        ([0.85, 0.81, 0.84], "maximize", 0.0126, 0),  # your settings scored best
+        ([0.30, 0.20, 0.29], "minimize", 0.05, 1),  # a loss: lower is better
+        ([0.30, 0.27, 0.29], "minimize", 0.05, 0),
+    ],
+)
+def test_a_trial_replaces_your_settings_only_by_more_than_the_minimum_gain(values, direction, min_gain, chosen):
+    assert choose_trial(_study(values, direction), min_gain).number == chosen

@@ -67,13 +67,15 @@ class SearchTrial:
 
 @dataclass
 class SearchFacts:
-    """A hyperparameter search: the `metric` it optimised (`direction` "maximize" or "minimize"), its trials and
-    the values it chose."""
+    """A hyperparameter search: the `metric` it optimised (`direction` "maximize" or "minimize"), its trials,
+    the values it chose (those of trial `chosen_trial`) and why (`reason`)."""
 
     metric: str
     direction: str
     trials: list[SearchTrial]
     chosen: dict[str, Any]
+    chosen_trial: int | None = None
+    reason: str | None = None
 
     @property
     def best_score(self) -> float | None:

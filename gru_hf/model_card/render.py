@@ -218,6 +218,8 @@ def _search(search: SearchFacts) -> str:
     best = "" if search.best_score is None else f"; best score {fmt_metric(search.best_score)}"
     goal = "maximising" if search.direction == "maximize" else "minimising"
     text = f"{len(search.trials)} trials ({len(scored)} completed), {goal} `{search.metric}`{best}."
+    if search.chosen_trial is not None:
+        text += f" Chosen: trial {search.chosen_trial}" + (f", {search.reason}." if search.reason else ".")
     text += "\n\nChosen values:\n\n" + value_table(search.chosen, ["Hyperparameter", "Value"])
     names = list(dict.fromkeys(name for trial in search.trials for name in trial.values))
     rows = [

@@ -126,6 +126,9 @@ def run_job(job: dict) -> dict:
             "metric": search["metric"],
             "chosen_value": search["chosen"]["value"],
             "chosen_params": search["chosen"]["params"],
+            "best_trial": search["best"]["trial"],
+            "best_value": search["best"]["value"],
+            "min_gain": search["min_gain"],
             "search_s": search["search_s"],
             "total_s": search["total_s"],
         }
@@ -248,6 +251,13 @@ def run(data_dir: str, workdir: str, quick: bool) -> dict:
     }
 
 
+def _best(search: dict) -> str:
+    """The best trial, its score and the gain it needed over trial 0, where the record has them."""
+    if "best_trial" not in search:
+        return "-"
+    return f"{search['best_trial']}: {fmt(search['best_value'], 4)} ({fmt(search['min_gain'], 4)})"
+
+
 def _signed(value) -> str:
     return "" if value is None else f"{value:+.2f}"
 
@@ -275,6 +285,7 @@ def render(results: dict) -> str:
             r["search"]["pruned"],
             r["search"]["chosen_trial"],
             f"{r['search']['metric']} {fmt(r['search']['chosen_value'], 4)}",
+            _best(r["search"]),
             ", ".join(
                 f"{k}={fmt(v, 4) if isinstance(v, float) else v}" for k, v in r["search"]["chosen_params"].items()
             )
@@ -309,11 +320,22 @@ def render(results: dict) -> str:
         *table(["dataset", "command", "test acc", "val acc", "seeds", "job s"], ["l", "l", "r", "r", "r", "r"], rows),
         "",
         "Searches (trial 0 is the command's own settings; the best trial by the search metric on validation is "
-        "retrained):",
+        "retrained if it beats trial 0 by more than the minimum gain, one standard error on the validation split, "
+        "and trial 0 otherwise; records before that rule have no best / min gain):",
         "",
         *table(
-            ["dataset", "seed", "trials", "complete", "pruned", "chosen", "its best validation", "chosen values"],
-            ["l", "r", "r", "r", "r", "r", "r", "l"],
+            [
+                "dataset",
+                "seed",
+                "trials",
+                "complete",
+                "pruned",
+                "chosen",
+                "its best validation",
+                "best trial (min gain)",
+                "chosen values",
+            ],
+            ["l", "r", "r", "r", "r", "r", "r", "r", "l"],
             searches,
         ),
         "",
