@@ -348,6 +348,7 @@ def test_autotune_section_reports_a_refused_job_as_a_missed_target():
         {"dataset": "mr", "row": "--autotune_seconds", "test_accuracy": 81.0, "job_s": 300.0, **row},
         {"dataset": "sst2", "row": "defaults", "test_accuracy": 83.0, "job_s": 360.0, **row},
         {"dataset": "sst2", "row": "--autotune_seconds", "seed": 0, "error": "--autotune_seconds 300 is too small: x"},
+        {"dataset": "sst2", "row": "--autotune_seconds", "seed": 1, "error": "--autotune_seconds 300 is too small: y"},
     ]
     summary = autotune.summarise(runs)
     targets = autotune.target_checks(summary)
@@ -356,5 +357,7 @@ def test_autotune_section_reports_a_refused_job_as_a_missed_target():
     assert targets["autotune higher than the defaults on most datasets"]["met"] is False  # 1 of 2
     results = {"budget_s": 300, "workers": 2, "seeds": [0], "planned_seeds": [0, 1, 2], "runs": runs}
     text = autotune.render(results | {"planned_datasets": ["mr", "sst2"], "datasets": summary, "targets": targets})
-    assert "- SST-2 GLUE dev, --autotune_seconds: refused, `--autotune_seconds 300 is too small: x`" in text
+    for seed, message in ((0, "x"), (1, "y")):  # every refused seed, with its own message
+        line = f"- SST-2 GLUE dev, --autotune_seconds, seed {seed}: refused, `--autotune_seconds 300 is too small: "
+        assert line + f"{message}`" in text
     assert "seeds [0] of [0, 1, 2]" in text and "| MR test | --autotune_seconds 300 | 81.00 ± 0.00 |" in text

@@ -178,7 +178,7 @@ def summarise(runs: list[dict]) -> dict:
     by_dataset, errors = {}, {}
     for run in runs:
         if "error" in run:
-            errors.setdefault(run["dataset"], {})[run["row"]] = run["error"]
+            errors.setdefault(run["dataset"], {}).setdefault(run["row"], {})[str(run["seed"])] = run["error"]
             continue
         by_dataset.setdefault(run["dataset"], {}).setdefault(run["row"], []).append(run)
     for name in errors:
@@ -251,6 +251,17 @@ def run(data_dir: str, workdir: str, quick: bool) -> dict:
     }
 
 
+def _refusals(entry: dict) -> list[str]:
+    """One line per refused job: row, seed and the package's message (records before 2026-12-04 kept one message
+    per row, without its seed)."""
+    lines = []
+    for row, by_seed in entry.get("errors", {}).items():
+        for seed, message in by_seed.items() if isinstance(by_seed, dict) else [(None, by_seed)]:
+            where = f"{row}, seed {seed}" if seed is not None else row
+            lines.append(f"- {entry['test_name']}, {where}: refused, `{message}`")
+    return lines
+
+
 def _best(search: dict) -> str:
     """The best trial, its score and the gain it needed over trial 0, where the record has them."""
     if "best_trial" not in search:
@@ -286,10 +297,11 @@ def render(results: dict) -> str:
             r["search"]["chosen_trial"],
             f"{r['search']['metric']} {fmt(r['search']['chosen_value'], 4)}",
             _best(r["search"]),
-            ", ".join(
+            "your settings"
+            if r["search"]["chosen_trial"] == 0
+            else ", ".join(
                 f"{k}={fmt(v, 4) if isinstance(v, float) else v}" for k, v in r["search"]["chosen_params"].items()
-            )
-            or "your settings",
+            ),
         ]
         for r in results["runs"]
         if r.get("search")
@@ -298,11 +310,7 @@ def render(results: dict) -> str:
         [name, fmt(c["value"]) if c["value"] is not None else "refused", _signed(c["margin"]), fmt(c["met"])]
         for name, c in results["targets"].items()
     ]
-    refusals = [
-        f"- {entry['test_name']}, {row}: refused, `{message}`"
-        for entry in results["datasets"].values()
-        for row, message in entry.get("errors", {}).items()
-    ]
+    refusals = [line for entry in results["datasets"].values() for line in _refusals(entry)]
     missing = [TEST_NAMES.get(n, n) for n in results["planned_datasets"] if n not in results["datasets"]]
     limited = []
     if missing or results["seeds"] != results["planned_seeds"]:
