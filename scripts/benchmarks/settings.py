@@ -136,4 +136,4 @@ AUTOTUNE_DATASETS = ("bbc", "mr", "sst2")
 AUTOTUNE_QUICK_DATASETS = ("mr",)  # the tiny copy of MR
 AUTOTUNE_BUDGET_S = 300
 AUTOTUNE_QUICK_BUDGET_S = 12
-AUTOTUNE_WORKERS = 2
+AUTOTUNE_WORKERS = 1  # one job at a time with every core, as a user runs it
