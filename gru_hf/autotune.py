@@ -16,9 +16,9 @@ test evaluation, the retrain's own data preparation and its model card's plots (
 took 25.8 s in all on a loaded 2-core machine, the card's matplotlib plots about 5 s of it).
 
 Trial 0 is replaced only by a trial that beats it on validation by more than `--autotune_min_gain`: by default
-one standard error of the metric on the validation split (about 1.3 accuracy points on 1,000 texts at 80%), the
-size of the differences that a different seed alone makes. A smaller gain is noise on a split of that size: the
-search then keeps your settings, and the record says which trial scored best and by how much.
+one standard error of the metric on the validation split (about 1.3 accuracy points on 1,000 texts at 80%). A
+smaller gain is within the sampling noise of a split of that size: the search then keeps your settings, and the
+record says which trial scored best and by how much.
 
 Runs in one process: under torchrun (or any multi-process launch) it refuses.
 """
@@ -292,7 +292,7 @@ def autotune(model_args, data_args, training_args, callbacks=None) -> dict:
     n_validation = len(data.raw["validation"])
     min_gain = training_args.autotune_min_gain
     if min_gain is None:
-        min_gain = noise_margin(search_args.metric_for_best_model, study, n_validation)
+        min_gain = noise_margin(search_args.metric_for_best_model, study.trials[0].value, n_validation)
     chosen = choose_trial(study, min_gain)
     record = search_record(study, chosen, min_gain, clock, search_args, training_args, start, search_start)
     record["validation_size"] = n_validation
@@ -391,19 +391,18 @@ def run_search(trainer, space, user_values: dict, clock, training_args):
     return optuna.load_study(study_name="gru-hf-autotune", storage=storage), search_start
 
 
-def noise_margin(metric: str, study, n: int) -> float:
-    """One standard error of the validation metric at trial 0's score on `n` validation texts: sqrt(p(1-p)/n) for
-    the accuracy and F1 scores (the F1s treated as a proportion), (1-r^2)/sqrt(n-1) for Pearson's r, 0 for other
-    metrics (an error such as MSE has no scale-free standard error)."""
-    first = study.trials[0]
+def noise_margin(metric: str, value: float | None, n: int) -> float:
+    """One standard error of the validation metric at `value` (trial 0's score) on `n` validation texts:
+    sqrt(p(1-p)/n) for the accuracy and F1 scores (the F1s treated as a proportion), (1-r^2)/sqrt(n-1) for
+    Pearson's r, 0 for other metrics (an error such as MSE has no scale-free standard error)."""
     name = metric.removeprefix("eval_")
-    if first.value is None or n < 2:
+    if value is None or n < 2:
         return 0.0
     if name.startswith(("accuracy", "f1", "precision", "recall")):
-        p = min(max(float(first.value), 0.0), 1.0)
+        p = min(max(float(value), 0.0), 1.0)
         return math.sqrt(p * (1 - p) / n)
     if name.startswith("pearsonr"):
-        r = min(max(float(first.value), -1.0), 1.0)
+        r = min(max(float(value), -1.0), 1.0)
         return (1 - r * r) / math.sqrt(n - 1)
     return 0.0
 
