@@ -1,19 +1,21 @@
 """`--autotune_seconds N`: a hyperparameter search on the validation split within a time budget, then the best
 values retrained on the training split by the ordinary job and the test split evaluated once.
 
-The search is `Trainer.hyperparameter_search(backend="optuna")` over a `model_init` built by the `build_model` stage.
-Its first trial is the user's own settings (the defaults unless changed), so the chosen values are never worse on
-validation than what the same command without `--autotune_seconds` would train. Each trial reports its best
-validation metric so far after every evaluation; a trial whose report falls below the median of the completed
-trials' reports at the same evaluation is pruned (from the third trial on, after its first evaluation).
+Trial 0 is the job itself: your own settings (the defaults unless changed), trained by the `fit` stage of `train()`
+into the output directory, with its checkpoints and best model, so the chosen values are never worse on validation
+than what the same command without `--autotune_seconds` would train, and keeping them costs no retrain. The other
+trials are `Trainer.hyperparameter_search(backend="optuna")` over a `model_init` built by the `build_model` stage,
+in a temporary directory. Each trial reports its best validation metric so far after every evaluation; a trial
+whose report falls below the median of the completed trials' reports at the same evaluation is pruned (from the
+third trial on, after its first evaluation).
 
-The time budget covers the whole job: the search stops early enough that the retrain of the best trial (about as
-long as that trial) still fits, a running trial is stopped (recorded as pruned, "time budget") when it would not
-leave that time, and the first trial must finish within half the budget: otherwise the budget is too small for one
-trial plus its retrain, a clear error naming the time the first trial needed so far. Data preparation (reading,
-tokenising, GloVe) is counted too; the margin over the budget is at most one training step and one evaluation, the
-test evaluation, the retrain's own data preparation and its model card's plots (measured: a 20 s budget on tiny data
-took 25.8 s in all on a loaded 2-core machine, the card's matplotlib plots about 5 s of it).
+The time budget covers the whole job: trial 0 must finish within it (otherwise the budget is too small for one
+trial: a clear error naming the time it needs, and what trial 0 wrote is removed); another trial starts, and
+keeps running, only while the retrain it might need (about as long as the longer of trial 0 and the best trial so
+far) still fits. A running trial stopped by the clock is recorded as pruned ("time budget"). Data preparation
+(reading, tokenising, GloVe) is counted too; the margin over the budget is at most one training step and one
+evaluation, the test evaluation, a retrain's own data preparation and the model card's plots (measured: a 20 s
+budget on tiny data took 25.8 s in all on a loaded 2-core machine, the card's matplotlib plots about 5 s of it).
 
 Trial 0 is replaced only by a trial that beats it on validation by more than `--autotune_min_gain`: by default
 one standard error of the metric on the validation split (about 1.3 accuracy points on 1,000 texts at 80%). A
@@ -43,6 +45,8 @@ from .training import (
     build_trainer,
     check_class_weight,
     check_inputs,
+    finish,
+    fit,
     job_arguments,
     load_splits,
     prepare_data,
@@ -199,6 +203,10 @@ class _QuietSearchSetup(logging.Filter):
         return not (message.startswith("Trying to set ") and "hyperparameter search" in message)
 
 
+class _FirstTrialTooLong(Exception):
+    """Raised out of the first trial's training when it cannot finish within the budget."""
+
+
 class _SearchClock(TrainerCallback):
     """Tracks each trial's best metric (the objective) and stops trials that would overrun the budget."""
 
@@ -207,20 +215,21 @@ class _SearchClock(TrainerCallback):
         self.budget = budget
         self.overhead = 0.0  # the retrain's own data preparation, saving and final evaluations: about preparation
         self.best = None
-        self.trainer = None
-        self.first_trial_error = None
+        self.trainer = None  # the search's Trainer (trials 1, 2, ...)
+        self.study = None
+        self.first_trial = False  # True while trial 0, the job itself, trains
 
     def reserve(self) -> float:
-        """Time kept for the retrain: the duration of the longer of the best completed trial so far and trial 0
-        (either may be retrained: see `choose_trial`), and the job's overhead."""
+        """Time kept for the retrain of a trial that beats trial 0: the duration of the longer of the best
+        completed trial so far and trial 0 (a running trial takes about as long to retrain as a completed one),
+        and the job's overhead. Trial 0 itself is never retrained: it is the job."""
         import optuna
 
-        study = self.trainer._trial.study
         try:
-            best = study.best_trial
+            best = self.study.best_trial
         except ValueError:
             return self.overhead
-        candidates = [best, study.trials[0]]
+        candidates = [best, self.study.trials[0]]
         # The whole trial as optuna timed it: the Trainer's set-up around training is a large part of a small one.
         durations = [
             t.duration.total_seconds()
@@ -229,52 +238,65 @@ class _SearchClock(TrainerCallback):
         ]
         return max(durations, default=0.0) + self.overhead
 
+    def time_left(self) -> float:
+        """Seconds a search trial may still use, the retrain's reserve kept."""
+        return self.start + self.budget - self.reserve() - time.monotonic()
+
     def on_train_begin(self, args, state, control, **kwargs):
         import optuna
 
         self.best = None
+        if self.first_trial:
+            self.first_train_start = time.monotonic()
+            return
         for callback in self.trainer.callback_handler.callbacks:  # early stopping counts per trial
             if isinstance(callback, EarlyStoppingCallback):
                 callback.early_stopping_patience_counter = 0
         trial = self.trainer._trial
-        if trial is not None and trial.number > 0 and self._time_left() <= 0:
+        if trial is not None and trial.number > 0 and self.time_left() <= 0:
             trial.set_user_attr("stopped", "time budget: none left for another trial")
             trial.study.stop()
             raise optuna.TrialPruned("time budget spent")
 
-    def _time_left(self) -> float:
-        return self.start + self.budget - self.reserve() - time.monotonic()
-
     def on_step_end(self, args, state, control, **kwargs):
         import optuna
 
-        trial = self.trainer._trial
-        if trial is None:
-            return
-        if trial.number == 0:
-            if time.monotonic() - self.start > (self.budget - self.overhead) / 2:
+        now = time.monotonic()
+        if self.first_trial:
+            if now - self.start > self.budget:
                 done, total = state.global_step, state.max_steps
-                self.first_trial_error = (
+                needed = (self.overhead - 1.0) + (now - self.first_train_start) * total / max(done, 1)
+                raise _FirstTrialTooLong(
                     f"--autotune_seconds {self.budget:g} is too small: the first trial (your settings) had done "
-                    f"{done} of {total} steps after {time.monotonic() - self.start:.0f} s, and one trial plus its "
-                    f"retrain must fit the budget; give at least "
-                    f"{2 * (time.monotonic() - self.start) * total / max(done, 1):.0f} s, or fewer "
-                    "--num_train_epochs / --max_train_samples"
+                    f"{done} of {total} steps after {now - self.start:.0f} s, and it must finish within the "
+                    f"budget; give at least {math.ceil(needed * 1.1):.0f} s (with time for other trials: about "
+                    f"twice that), or fewer --num_train_epochs / --max_train_samples"
                 )
-                trial.study.stop()
-                raise optuna.TrialPruned("time budget too small for one trial")
-        elif self._time_left() <= 0:
+            return
+        trial = self.trainer._trial
+        if trial is not None and self.time_left() <= 0:
             trial.set_user_attr("stopped", f"time budget: stopped at step {state.global_step} of {state.max_steps}")
             trial.study.stop()
             raise optuna.TrialPruned("time budget spent")
 
 
 def autotune(model_args, data_args, training_args, callbacks=None) -> dict:
-    """Search, then retrain the best values with `train()` and return its results (with a `search` record)."""
+    """Trial 0 is the job itself (`fit` with your settings, into the output directory); then the search; then
+    either trial 0's model is finished (evaluated, its card written) or the best trial is retrained with
+    `train()`. Returns the job's results (with a `search` record)."""
+    import optuna
+
     start = time.monotonic()
     data = load_search_data(model_args, data_args, training_args)
     space, user_values = search_space(model_args, training_args)
     clock = _SearchClock(start, float(training_args.autotune_seconds))
+    clock.overhead = time.monotonic() - start + 1.0  # preparing again, plus a second for saving and evaluating
+    study = optuna.create_study(
+        study_name=STUDY_NAME, storage=optuna.storages.InMemoryStorage(), direction=_direction(training_args, data)
+    )
+    clock.study = study
+    search_start = time.monotonic()
+    first = run_first_trial(study, space, user_values, model_args, data_args, training_args, data, callbacks, clock)
     trials_dir = tempfile.mkdtemp(prefix="gru-hf-autotune-")
     search_args = search_arguments(training_args, data.labels.problem_type, trials_dir)
 
@@ -286,7 +308,7 @@ def autotune(model_args, data_args, training_args, callbacks=None) -> dict:
     trainer = build_trainer(None, search_args, data, [*(callbacks or []), clock], model_init=model_init)
     clock.trainer = trainer
     try:
-        study, search_start = run_search(trainer, space, user_values, clock, training_args)
+        run_search(trainer, study, space, clock, training_args)
     finally:
         shutil.rmtree(trials_dir, ignore_errors=True)
     n_validation = len(data.raw["validation"])
@@ -304,15 +326,97 @@ def autotune(model_args, data_args, training_args, callbacks=None) -> dict:
         chosen.value,
         record["chosen"]["reason"],
     )
-    chosen_model, chosen_training = chosen_arguments(model_args, training_args, chosen.params)
-    results = train(chosen_model, data_args, chosen_training, callbacks, search=record)
+    if chosen.number == 0:
+        results = finish(first.job, search=record)
+    else:
+        first.discard()
+        chosen_model, chosen_training = chosen_arguments(model_args, training_args, chosen.params)
+        chosen_training.overwrite_output_dir = True  # over trial 0's files only: they were just discarded
+        results = train(chosen_model, data_args, chosen_training, callbacks, search=record)
     record["total_s"] = round(time.monotonic() - start, 2)
     results["search"] = record
-    if trainer.is_world_process_zero():
+    if first.job.trainer.is_world_process_zero():
         path = os.path.join(training_args.output_dir, "results.json")
         with open(path, "w", encoding="utf-8") as f:
             json.dump(results, f, indent=2, sort_keys=True)
     return results
+
+
+STUDY_NAME = "gru-hf-autotune"
+
+
+def _direction(training_args, data) -> str:
+    args = job_arguments(training_args, data.labels.problem_type)
+    return "maximize" if args.greater_is_better else "minimize"
+
+
+@dataclasses.dataclass
+class FirstTrial:
+    """Trial 0: the job with your settings, trained and saved into the output directory (not yet evaluated on
+    test), and the entries of that directory it created."""
+
+    job: object  # training.FittedJob
+    output_dir: str
+    created: list
+
+    def discard(self) -> None:
+        """Remove what trial 0 wrote, before the better trial is retrained into the same directory."""
+        _remove_entries(self.output_dir, self.created)
+
+
+def _remove_entries(directory: str, names) -> None:
+    for name in names:
+        path = os.path.join(directory, name)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+        elif os.path.lexists(path):
+            os.remove(path)
+
+
+def run_first_trial(study, space, user_values, model_args, data_args, training_args, data, callbacks, clock):
+    """Train your settings as the job itself (`fit`, the stage `train()` runs) and record it in the study as
+    trial 0, scored like every trial by its best validation metric, its evaluations reported for the pruner.
+    A first trial that cannot finish within the budget is stopped with a clear error, and what it wrote into
+    the output directory is removed."""
+    out = training_args.output_dir
+    before = set(os.listdir(out)) if os.path.isdir(out) else None
+    study.enqueue_trial(user_values)
+    trial = study.ask()
+    space(trial)  # the enqueued values, with the search space's distributions
+    clock.first_trial = True
+    try:
+        job = fit(model_args, data_args, training_args, data, [*(callbacks or []), clock], start=time.time())
+    except _FirstTrialTooLong as error:
+        study.tell(trial, state=_failed())
+        if before is None:
+            shutil.rmtree(out, ignore_errors=True)
+        elif os.path.isdir(out):
+            _remove_entries(out, set(os.listdir(out)) - before)
+        raise ValueError(str(error)) from None
+    finally:
+        clock.first_trial = False
+    args = job.trainer.args
+    metric_key = args.metric_for_best_model
+    metric_key = metric_key if metric_key.startswith("eval_") else f"eval_{metric_key}"
+    best = None
+    for entry in job.trainer.state.log_history:
+        if metric_key not in entry:
+            continue
+        value = entry[metric_key]
+        if best is None or (value > best if args.greater_is_better else value < best):
+            best = value
+        trial.report(best, entry["step"])
+    if best is None:
+        raise ValueError(f"--autotune_seconds: the first trial logged no {metric_key} on the validation split")
+    study.tell(trial, best)
+    created = sorted(set(os.listdir(out)) - (before or set()))
+    return FirstTrial(job, out, created)
+
+
+def _failed():
+    import optuna
+
+    return optuna.trial.TrialState.FAIL
 
 
 def load_search_data(model_args, data_args, training_args):
@@ -338,9 +442,9 @@ def search_arguments(training_args, problem_type: str, trials_dir: str):
     return search_args
 
 
-def run_search(trainer, space, user_values: dict, clock, training_args):
-    """`Trainer.hyperparameter_search` with optuna within what is left of the budget, your own values as trial 0.
-    Returns the study and the time the search started."""
+def run_search(trainer, study, space, clock, training_args) -> None:
+    """Trials 1, 2, ... through `Trainer.hyperparameter_search` with optuna, in the `study` that holds trial 0,
+    within what is left of the budget (none is started when no trial could still be retrained in time)."""
     import optuna
 
     metric = trainer.args.metric_for_best_model
@@ -354,11 +458,10 @@ def run_search(trainer, space, user_values: dict, clock, training_args):
             clock.best = value
         return clock.best
 
-    storage = optuna.storages.InMemoryStorage()
-    study = optuna.create_study(study_name="gru-hf-autotune", storage=storage, direction=direction)
-    study.enqueue_trial(user_values)
-    search_start = time.monotonic()
-    clock.overhead = search_start - clock.start + 1.0  # preparing again, plus a second for saving and evaluating
+    limit = training_args.autotune_trials
+    timeout = clock.start + clock.budget - time.monotonic()
+    if (limit is not None and limit <= 1) or clock.time_left() <= 0 or timeout <= 0:
+        return
     quiet = _QuietSearchSetup()
     logging.getLogger("transformers.trainer").addFilter(quiet)
     # Each trial ends in accelerate's release_memory, several full gc.collect() passes: over the heap of a loaded
@@ -369,26 +472,19 @@ def run_search(trainer, space, user_values: dict, clock, training_args):
         trainer.hyperparameter_search(
             hp_space=space,
             compute_objective=objective,
-            n_trials=training_args.autotune_trials,
+            n_trials=None if limit is None else limit - 1,
             direction=direction,
             backend="optuna",
-            timeout=max(clock.budget - (search_start - clock.start), 1.0),
-            study_name="gru-hf-autotune",
-            storage=storage,
+            timeout=timeout,
+            study_name=STUDY_NAME,
+            storage=study._storage,
             load_if_exists=True,
             sampler=optuna.samplers.TPESampler(seed=training_args.seed),
             pruner=_pruner(),
         )
-    except ValueError as error:  # optuna: no completed trial
-        if clock.first_trial_error:
-            raise ValueError(clock.first_trial_error) from error
-        raise
     finally:
         logging.getLogger("transformers.trainer").removeFilter(quiet)
         gc.unfreeze()
-    if clock.first_trial_error:
-        raise ValueError(clock.first_trial_error)
-    return optuna.load_study(study_name="gru-hf-autotune", storage=storage), search_start
 
 
 def noise_margin(metric: str, value: float | None, n: int) -> float:

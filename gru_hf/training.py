@@ -479,14 +479,45 @@ def train(
     raw, labels = load_splits(data_args)
     check_class_weight(training_args, labels)
     data = prepare_data(model_args, data_args, raw, labels, resume)
+    job = fit(model_args, data_args, training_args, data, callbacks, resume=resume, start=start)
+    return finish(job, search=search)
+
+
+@dataclass
+class FittedJob:
+    """A trained and saved job, before its final evaluation: what `fit` hands to `finish`."""
+
+    trainer: Trainer
+    data: JobData
+    card: GRUModelCardData
+    coverage: object  # the vectors' VectorCoverage, None without --glove
+    model_args: ModelArguments
+    training_args: GRUTrainingArguments
+    train_runtime_s: float
+    start: float
+
+
+def fit(
+    model_args, data_args, training_args, data: JobData, callbacks=None, resume: str | None = None, start=None
+) -> FittedJob:
+    """The training stages of `train` on prepared data: the model, the card facts, the Trainer, training, and the
+    (best) model saved into the output directory."""
     model, coverage = build_model(model_args, data, seed=training_args.seed)
-    card = model_card_data(data_args, training_args, raw)
+    card = model_card_data(data_args, training_args, data.raw)
     callbacks = [*(callbacks or []), ModelCardCallback(card, model_args, data_args)]
-    trainer = build_trainer(model, job_arguments(training_args, labels.problem_type), data, callbacks)
+    trainer = build_trainer(model, job_arguments(training_args, data.labels.problem_type), data, callbacks)
     train_result = trainer.train(resume_from_checkpoint=resume)
     trainer.save_model()
+    runtime = round(train_result.metrics.get("train_runtime", 0.0), 2)
+    return FittedJob(trainer, data, card, coverage, model_args, training_args, runtime, start or time.time())
+
+
+def finish(job: FittedJob, search: dict | None = None) -> dict:
+    """The final stages of `train`: validation and test evaluated once, results.json, the model card (with the
+    `search` record of --autotune_seconds, if any) and the Hub push when asked for. Returns the results."""
+    trainer, data = job.trainer, job.data
     results, confusion = evaluate_splits(trainer, data)
-    results["train_runtime_s"] = round(train_result.metrics.get("train_runtime", 0.0), 2)
+    results["train_runtime_s"] = job.train_runtime_s
     if getattr(trainer, "class_weights", None) is not None:
         results["class_weights"] = {
             data.labels.id2label[i]: round(float(w), 6) for i, w in enumerate(trainer.class_weights.tolist())
@@ -495,9 +526,9 @@ def train(
         from .autotune import search_card_facts
 
         results["search"] = search
-        card.search = search_card_facts(search)
-    record_results(card, results, confusion, coverage, model_args, data, start)
-    save_and_publish(trainer, training_args, results)
+        job.card.search = search_card_facts(search)
+    record_results(job.card, results, confusion, job.coverage, job.model_args, data, job.start)
+    save_and_publish(trainer, job.training_args, results)
     return results
 
 
@@ -774,6 +805,9 @@ __all__ = [
     "data_collator",
     "check_inputs",
     "evaluate_splits",
+    "finish",
+    "fit",
+    "FittedJob",
     "job_arguments",
     "load_splits",
     "model_card_data",

@@ -123,7 +123,10 @@ def teacher(data_dir: str, name: str, workdir: str, quick: bool, train_texts: li
             if json.load(f) == signature:
                 with open(done, encoding="utf-8") as f:
                     results = json.load(f)
-                return out, {"reused": True, "train_runtime_s": results.get("train_runtime_s"), "dir": out}
+                facts = {"reused": True, "train_runtime_s": results.get("train_runtime_s"), "dir": out}
+                if results.get("note"):  # e.g. where it was fine-tuned, when not on this machine
+                    facts["note"] = results["note"]
+                return out, facts
     base = _tiny_bert(os.path.join(workdir, "tiny-bert"), train_texts) if quick else TEACHER_BASE
     quick_training = {"learning_rate": 3e-3, "num_train_epochs": 2, "warmup_steps": 0} if quick else {}
     log(f"distillation: {name}: fine-tuning the teacher ({base})")
@@ -588,6 +591,8 @@ def render(results: dict) -> str:
         reused = (
             f" Rows reused from the run at git {d['reused']['git']}, {d['reused']['date']}." if "reused" in d else ""
         )
+        if teacher_row.get("note"):
+            reused += f" The teacher: {teacher_row['note']}."
         lines += [
             f"**{d['test_name']}**{reused} (train {d['sizes']['train']:,}, validation "
             f"{d['sizes']['validation']:,}, test {d['sizes']['test']:,}; transfer set {d['transfer_set']}; "
