@@ -339,12 +339,12 @@ def choose(grid_rows: dict) -> str:
     return max(order, key=lambda c: (grid_rows[c]["validation_accuracy"], -order.index(c)))
 
 
-def plan(base: dict, teacher_dir: str, seeds, chosen: str | None, quick: bool) -> tuple[list, list]:
+def plan(base: dict, teacher_dir: str, seeds, chosen: tuple | None, quick: bool) -> tuple[list, list]:
     """(first-phase jobs, second-phase jobs). Without `chosen`, the first phase is the grid on validation (seed 0,
     GloVe student) with the no-teacher rows beside it, and the distilled rows wait for its choice."""
     plain = [_job(base, GRU_HF_ROWS[init], init, seed, None) for init in GRU_HF_ROWS for seed in seeds]
     if chosen is not None:
-        return [], plain + distilled_jobs(base, teacher_dir, seeds, DISTILL_CANDIDATES[chosen], skip_first=False)
+        return [], plain + distilled_jobs(base, teacher_dir, seeds, chosen[1], skip_first=False)
     grid = [
         _job(base, f"candidate {key}", "glove", seeds[0], teacher_dir, distill=options)
         for key, options in candidates(quick).items()
@@ -405,7 +405,9 @@ def teacher_row(facts: dict, rows: list[dict]) -> dict:
     }
 
 
-def run_dataset(data_dir: str, name: str, workdir: str, quick: bool, chosen: str | None) -> dict:
+def run_dataset(data_dir: str, name: str, workdir: str, quick: bool, chosen: tuple | None) -> dict:
+    """One dataset's rows. `chosen`: (candidate name, its settings) chosen on an earlier dataset's validation, or
+    None to choose here (the grid)."""
     seeds = QUICK_SEEDS if quick else SEEDS
     splits = load_splits(data_dir, name, workdir)
     teacher_dir, teacher_facts = teacher(data_dir, name, workdir, quick, splits["train"][0])
@@ -425,9 +427,10 @@ def run_dataset(data_dir: str, name: str, workdir: str, quick: bool, chosen: str
     by_key = {r["key"]: r for r in rows}
     grid = {k: v for k, v in by_key.items() if k.startswith(("candidate ", "size "))}
     if chosen is None:
-        chosen = choose({c: by_key[f"candidate {c}"] for c in candidates(quick)})
-        second = distilled_jobs(base, teacher_dir, seeds, DISTILL_CANDIDATES[chosen], skip_first=True)
-        rows.append(dict(by_key[f"candidate {chosen}"], key=DISTILLED_ROWS["glove"]))
+        name_chosen = choose({c: by_key[f"candidate {c}"] for c in candidates(quick)})
+        chosen = (name_chosen, DISTILL_CANDIDATES[name_chosen])
+        second = distilled_jobs(base, teacher_dir, seeds, chosen[1], skip_first=True)
+        rows.append(dict(by_key[f"candidate {name_chosen}"], key=DISTILLED_ROWS["glove"]))
         grid[f"size {DEFAULT_SIZE_KEY}"] = dict(by_key[f"candidate {DISTILL_DEFAULT_CANDIDATE}"])
     rows += run_jobs(second, quick)
     models = {TEACHER_ROW: teacher_row(teacher_facts, rows)}
@@ -448,8 +451,8 @@ def run_dataset(data_dir: str, name: str, workdir: str, quick: bool, chosen: str
     return {
         "test_name": DATASETS[name]["test_name"],
         "sizes": {split: len(splits[split][0]) for split in ("train", "validation", "test")},
-        "chosen": chosen,
-        "settings": DISTILL_CANDIDATES[chosen],
+        "chosen": chosen[0],
+        "settings": chosen[1],
         "transfer_set": transfer,
         "grid": grid,
         "models": models,
@@ -547,7 +550,9 @@ def run(data_dir: str, workdir: str, quick: bool) -> dict:
             datasets[name] = run_dataset(data_dir, name, workdir, quick, chosen)
             if not quick:
                 save_dataset_result(name, datasets[name])
-        chosen = datasets[name]["chosen"]  # chosen on the first dataset's validation (MR), used on the others
+        # Chosen on the first dataset's validation (MR), used on the others: its settings as recorded, so that rows
+        # reused from a run whose candidates had other names still pass on what they ran with.
+        chosen = (datasets[name]["chosen"], datasets[name]["settings"])
         with open(os.path.join(workdir, "distillation-partial.json"), "w", encoding="utf-8") as f:
             json.dump(datasets, f, indent=1)
     return {
