@@ -170,3 +170,39 @@ def test_noise_margin_is_one_standard_error_of_the_metric():
 )
 def test_a_trial_replaces_your_settings_only_by_more_than_the_minimum_gain(values, direction, min_gain, chosen):
     assert choose_trial(_study(values, direction), min_gain).number == chosen
+
+
+def test_your_settings_kept_are_the_job_itself_not_retrained(tmp_path, monkeypatch):
+    """Trial 0 trains into the output directory; when it is kept nothing is trained again, and the saved model is
+    what `train()` without --autotune_seconds saves."""
+    import gru_hf.autotune as autotune_module
+
+    files = autotune_files(tmp_path)
+    out = tmp_path / "tuned"
+    extra = ("--autotune_seconds", "60", "--autotune_trials", "1", "--num_train_epochs", "2")
+    model_args, data_args, training_args = parse_train_arguments(tiny_args(files, out, *extra))
+    fits = []
+    real_fit = autotune_module.fit
+    monkeypatch.setattr(autotune_module, "fit", lambda *a, **k: fits.append(1) or real_fit(*a, **k))
+
+    def no_retrain(*args, **kwargs):
+        raise AssertionError("trial 0 was kept: nothing may be retrained")
+
+    monkeypatch.setattr(autotune_module, "train", no_retrain)
+    results = train(model_args, data_args, training_args)
+    assert fits == [1]
+    search = results["search"]
+    assert [t["number"] for t in search["trials"]] == [0]
+    assert search["chosen"]["trial"] == 0
+    assert sorted(p.name for p in out.glob("checkpoint-*"))  # trial 0's own checkpoints, in the output directory
+
+    plain_out = tmp_path / "plain"
+    model_args, data_args, training_args = parse_train_arguments(
+        tiny_args(files, plain_out, "--num_train_epochs", "2")
+    )
+    plain = train(model_args, data_args, training_args)
+    tuned_weights = load_file(str(out / "model.safetensors"))
+    for name, tensor in load_file(str(plain_out / "model.safetensors")).items():
+        torch.testing.assert_close(tuned_weights[name], tensor, rtol=0, atol=0)
+    for key in ("test_accuracy", "test_f1_macro", "test_loss"):
+        assert plain["test"][key] == results["test"][key]
