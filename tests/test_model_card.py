@@ -372,7 +372,7 @@ def test_callback_fills_the_training_facts(tmp_path, tokenizer):
         "vocab_size": 30000,
         "min_frequency": 2,
         "lowercase": False,
-        "max_seq_length": 256,
+        "max_seq_length": 512,
     }
     assert not any("token" in key for key in card.hyperparameters["training"])  # hub_token never reaches a card
     changed = card.non_default_hyperparameters
