@@ -39,8 +39,9 @@ from gru_hf.distillation import (
     text_hash,
     train_teacher,
 )
-from gru_hf.distillation.augment import nearest_neighbours
+from gru_hf.distillation.augment import cooccurrence_neighbours, nearest_neighbours
 from gru_hf.distillation.cache import teacher_key
+from gru_hf.tokenization_gru import train_tokenizer
 
 POSITIVE = ["good", "great", "wonderful", "fine", "lovely"]
 NEGATIVE = ["bad", "awful", "boring", "dull", "poor"]
@@ -574,3 +575,28 @@ def test_bad_inputs_fail_with_one_line_before_long_work(work, case, message, cap
     err = capsys.readouterr().err.strip().splitlines()[-1]  # after the datasets progress bars
     assert err.startswith("gru-hf distill: error: ") and message in err, err
     assert not (work / f"bad-{case}").exists()
+
+
+def test_cooccurrence_neighbours_do_not_depend_on_the_thread_count():
+    """The transfer set of a random-init student must be the same whatever torch thread count the job runs with (a
+    benchmark worker uses 1, `gru-hf distill` all cores): its SVD runs in float64 on one thread. Before that, 1 and 2
+    threads gave different neighbours for some words here (and 785 different copies of SST-2's 230k)."""
+    rng = np.random.default_rng(0)
+    vocabulary = [f"w{i}" for i in range(8000)]
+    zipf = 1 / np.arange(1, len(vocabulary) + 1)
+    texts = [" ".join(rng.choice(vocabulary, size=rng.integers(4, 20), p=zipf / zipf.sum())) for _ in range(20000)]
+    tokenizer = train_tokenizer(texts, min_frequency=1)
+    split = WordSplitter(tokenizer.backend_tokenizer)
+    ids = tokenizer.get_vocab()
+    words = [w for w in sorted(ids, key=ids.get) if w not in tokenizer.all_special_tokens]
+    threads = torch.get_num_threads()
+    found = {}
+    try:
+        for n in (1, 2):
+            torch.set_num_threads(n)
+            found[n] = cooccurrence_neighbours(texts, words, split, 10)
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.get_num_threads() == threads
+    assert len(found[1]) > 7000
+    assert [w for w in found[1] if found[1][w] != found[2][w]] == []

@@ -125,9 +125,17 @@ def cooccurrence_neighbours(
     with np.errstate(divide="ignore", invalid="ignore"):
         ppmi = np.maximum(np.log(np.where(counts > 0, counts / np.maximum(expected, 1e-12), 1.0)), 0.0)
     rank = max(1, min(dim, min(ppmi.shape) - 1))
-    with torch.random.fork_rng(devices=[]):  # a randomised SVD: seeded, so that a rerun draws the same copies
-        torch.manual_seed(0)
-        u, s, _ = torch.svd_lowrank(torch.from_numpy(ppmi), q=rank, niter=4)
+    # A randomised SVD, seeded, in float64 on one thread: its rounding (and so the order of near-equal neighbours)
+    # then does not depend on the caller's torch thread count, and a rerun draws the same copies (on 1 and 2 threads
+    # the float32 SVD gave 785 different copies of SST-2's 230k).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            u, s, _ = torch.svd_lowrank(torch.from_numpy(ppmi.astype(np.float64)), q=rank, niter=4)
+    finally:
+        torch.set_num_threads(threads)
     vectors = (u * s).numpy()
     keep = (np.linalg.norm(vectors, axis=1) > 0) & np.array([replaceable(word) for word in words])
     kept = [word for word, flag in zip(words, keep) if flag]
