@@ -138,8 +138,10 @@ class GRUTrainingArguments(TrainingArguments):
     autotune_seconds: float = field(
         default=0.0,
         metadata={
-            "help": "Search hyperparameters on the validation split for this many seconds (optuna), then retrain the "
-            "best on the training split and evaluate the test split once. Needs the autotune extra."
+            "help": "Search hyperparameters on the validation split for this many seconds (optuna): your settings "
+            "are trial 0, trained into the output directory and kept unless a trial beats them by "
+            "--autotune_min_gain (then that trial is retrained); the test split is evaluated once. Needs the "
+            "autotune extra."
         },
     )
     autotune_trials: int | None = field(
