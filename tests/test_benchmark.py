@@ -361,3 +361,27 @@ def test_autotune_section_reports_a_refused_job_as_a_missed_target():
         line = f"- SST-2 GLUE dev, --autotune_seconds, seed {seed}: refused, `--autotune_seconds 300 is too small: "
         assert line + f"{message}`" in text
     assert "seeds [0] of [0, 1, 2]" in text and "| MR test | --autotune_seconds 300 | 81.00 ± 0.00 |" in text
+
+
+def test_distillation_passes_the_recorded_settings_of_a_reused_dataset_to_the_next(monkeypatch, tmp_path):
+    """Rows reused from an older run name their candidate as that run did ('augment x4' when x2 was the package
+    default); the next dataset must train with the settings recorded beside that name, not look the name up."""
+    from benchmarks import distillation
+
+    reused = {"chosen": "augment x4", "settings": {"augment_factor": 4}, "models": {}, "grid": {}}
+    monkeypatch.setattr(distillation, "reused_result", lambda name: dict(reused, reused={"git": "abc", "date": "d"}))
+    seen = {}
+
+    def fake_run_dataset(data_dir, name, workdir, quick, chosen):
+        seen[name] = chosen
+        return {"chosen": chosen[0], "settings": chosen[1]}
+
+    monkeypatch.setattr(distillation, "run_dataset", fake_run_dataset)
+    monkeypatch.setattr(distillation, "save_dataset_result", lambda name, result: None)
+    monkeypatch.setenv("GRU_HF_DISTILL_DATASETS", "mr,sst2")
+    monkeypatch.setenv("GRU_HF_DISTILL_REUSE", "mr")
+    assert "augment x4" not in distillation.DISTILL_CANDIDATES
+    results = distillation.run(str(tmp_path), str(tmp_path), quick=False)
+    assert seen == {"sst2": ("augment x4", {"augment_factor": 4})}
+    assert results["datasets"]["sst2"] == {"chosen": "augment x4", "settings": {"augment_factor": 4}}
+    assert results["datasets"]["mr"]["reused"] == {"git": "abc", "date": "d"}
