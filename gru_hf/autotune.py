@@ -1,5 +1,6 @@
-"""`--autotune_seconds N`: a hyperparameter search on the validation split within a time budget, then the best
-values retrained on the training split by the ordinary job and the test split evaluated once.
+"""`--autotune_seconds N`: a hyperparameter search on the validation split within a time budget, your own settings
+kept unless a trial clearly beats them (that trial then retrained by the ordinary job), the test split evaluated
+once.
 
 Trial 0 is the job itself: your own settings (the defaults unless changed), trained by the `fit` stage of `train()`
 into the output directory, with its checkpoints and best model, so the chosen values are never worse on validation
@@ -356,12 +357,11 @@ class FirstTrial:
     test), and the entries of that directory it created."""
 
     job: object  # training.FittedJob
-    output_dir: str
     created: list
 
     def discard(self) -> None:
         """Remove what trial 0 wrote, before the better trial is retrained into the same directory."""
-        _remove_entries(self.output_dir, self.created)
+        _remove_entries(self.job.training_args.output_dir, self.created)
 
 
 def _remove_entries(directory: str, names) -> None:
@@ -378,6 +378,8 @@ def run_first_trial(study, space, user_values, model_args, data_args, training_a
     trial 0, scored like every trial by its best validation metric, its evaluations reported for the pruner.
     A first trial that cannot finish within the budget is stopped with a clear error, and what it wrote into
     the output directory is removed."""
+    import optuna
+
     out = training_args.output_dir
     before = set(os.listdir(out)) if os.path.isdir(out) else None
     study.enqueue_trial(user_values)
@@ -387,7 +389,7 @@ def run_first_trial(study, space, user_values, model_args, data_args, training_a
     try:
         job = fit(model_args, data_args, training_args, data, [*(callbacks or []), clock], start=time.time())
     except _FirstTrialTooLong as error:
-        study.tell(trial, state=_failed())
+        study.tell(trial, state=optuna.trial.TrialState.FAIL)
         if before is None:
             shutil.rmtree(out, ignore_errors=True)
         elif os.path.isdir(out):
@@ -396,27 +398,29 @@ def run_first_trial(study, space, user_values, model_args, data_args, training_a
     finally:
         clock.first_trial = False
     args = job.trainer.args
-    metric_key = args.metric_for_best_model
-    metric_key = metric_key if metric_key.startswith("eval_") else f"eval_{metric_key}"
+    metric_key = _eval_key(args.metric_for_best_model)
     best = None
     for entry in job.trainer.state.log_history:
-        if metric_key not in entry:
-            continue
-        value = entry[metric_key]
-        if best is None or (value > best if args.greater_is_better else value < best):
-            best = value
-        trial.report(best, entry["step"])
+        if metric_key in entry:
+            best = _better(entry[metric_key], best, args.greater_is_better)
+            trial.report(best, entry["step"])
     if best is None:
         raise ValueError(f"--autotune_seconds: the first trial logged no {metric_key} on the validation split")
     study.tell(trial, best)
     created = sorted(set(os.listdir(out)) - (before or set()))
-    return FirstTrial(job, out, created)
+    return FirstTrial(job, created)
 
 
-def _failed():
-    import optuna
+def _eval_key(metric: str) -> str:
+    """The key of `metric_for_best_model` in the evaluation metrics."""
+    return metric if metric.startswith("eval_") else f"eval_{metric}"
 
-    return optuna.trial.TrialState.FAIL
+
+def _better(value: float, best: float | None, maximize: bool) -> float:
+    """The best of `value` and the best so far (None: none yet)."""
+    if best is None or (value > best if maximize else value < best):
+        return value
+    return best
 
 
 def load_search_data(model_args, data_args, training_args):
@@ -447,15 +451,12 @@ def run_search(trainer, study, space, clock, training_args) -> None:
     within what is left of the budget (none is started when no trial could still be retrained in time)."""
     import optuna
 
-    metric = trainer.args.metric_for_best_model
-    metric_key = metric if metric.startswith("eval_") else f"eval_{metric}"
+    metric_key = _eval_key(trainer.args.metric_for_best_model)
     maximize = bool(trainer.args.greater_is_better)
     direction = "maximize" if maximize else "minimize"
 
     def objective(metrics: dict) -> float:
-        value = metrics[metric_key]
-        if clock.best is None or (value > clock.best if maximize else value < clock.best):
-            clock.best = value
+        clock.best = _better(metrics[metric_key], clock.best, maximize)
         return clock.best
 
     limit = training_args.autotune_trials
@@ -539,7 +540,7 @@ def search_record(
         )
     return {
         "backend": "optuna",
-        "metric": metric if metric.startswith("eval_") else f"eval_{metric}",
+        "metric": _eval_key(metric),
         "direction": "maximize" if search_args.greater_is_better else "minimize",
         "budget_s": float(training_args.autotune_seconds),
         "trials_limit": training_args.autotune_trials,

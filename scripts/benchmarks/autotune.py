@@ -339,7 +339,7 @@ def render(results: dict) -> str:
         f"`gru-hf train --glove glove-6b-50d` with and without `--autotune_seconds {results['budget_s']:g}`, seeds "
         f"{', '.join(map(str, results['seeds']))}, {results['workers']} job(s) at a time, "
         f"{_thread_text(results)} each. "
-        "Test accuracy (%) mean ± std; job s: wall time of the whole job (search, retrain, test, card).",
+        "Test accuracy (%) mean ± std; job s: wall time of the whole job (trial 0, search, any retrain, test, card).",
         "",
         *table(["dataset", "command", "test acc", "val acc", "seeds", "job s"], ["l", "l", "r", "r", "r", "r"], rows),
         "",
