@@ -1,10 +1,11 @@
 """ONNX export of a gru-hf classifier (`gru-hf export`), int8 quantization, and `OnnxClassifier`, a runtime that
 needs only onnxruntime, numpy and `tokenizers` (never torch).
 
-The model's packed-sequence path does not export. `ExportableGRUClassifier` computes the same logits on a padded
-batch with the model's own parameters: each row's real tokens are moved to the front (a scatter to
-`cumsum(mask) - 1`), the forward direction reads its state at the last real token, the backward direction runs on a
-per-row reversal of the real tokens, and pooling sees only real tokens.
+The model's packed-sequence path does not go through torch's exporter, and the padded path it could trace needs a
+gather per direction and layer to reverse each row. `build_graph` writes the graph itself from the model's weights:
+each row's real tokens are moved to the front (a scatter to `cumsum(mask) - 1`), one ONNX `GRU` node per layer runs
+both directions with `sequence_lens` (each row's backward pass starts at its own last token), and pooling reads
+real tokens only. Tests compare onnxruntime's logits with the PyTorch model's.
 """
 
 import contextlib
@@ -13,101 +14,171 @@ import logging
 import os
 import shutil
 import tempfile
-import warnings
 
 QUANTIZE_MODES = ("int8",)
 DEFAULT_OPSET = 17
+MIN_OPSET = 14  # GRU with linear_before_reset and sequence_lens, CumSum, Range, ScatterElements
 
 
-def _pool(pooling, x, finals, real, lengths):
-    """The sentence vector from masked states `x` (batch, seq_len, output_size), right-padded `real` mask."""
-    import torch
+def _check_opset(opset):
+    import onnx
 
-    empty = (lengths == 0).unsqueeze(-1)
-    if pooling == "last":
-        return torch.cat(finals, dim=-1).masked_fill(empty, 0.0)
-    if pooling == "mean":
-        return x.sum(dim=1) / lengths.clamp(min=1).unsqueeze(-1).to(x.dtype)
-    return x.masked_fill(~real.unsqueeze(-1), float("-inf")).max(dim=1).values.masked_fill(empty, 0.0)
+    newest = onnx.defs.onnx_opset_version()
+    if isinstance(opset, bool) or not isinstance(opset, int) or not MIN_OPSET <= opset <= newest:
+        raise ValueError(f"--opset {opset} is not supported: choose from {MIN_OPSET} to {newest}")
 
 
-def _exportable(model):
-    import torch
-    from torch import nn
+class _GraphBuilder:
+    """Nodes and initializers of one ONNX graph; reductions and Unsqueeze take their axes the way `opset` wants."""
 
-    class ExportableGRUClassifier(nn.Module):
-        """Padded, export-friendly twin of `GRUForSequenceClassification.forward` (eval mode), sharing its
-        parameters."""
+    # The opset from which each op reads its axes from an input instead of an attribute.
+    AXES_INPUT_SINCE = {"ReduceSum": 13, "Unsqueeze": 13, "ReduceMax": 18}
 
-        def __init__(self, classifier):
-            super().__init__()
-            config = classifier.config
-            self.pooling = config.pooling
-            self.num_layers = config.num_hidden_layers
-            self.bidirectional = config.bidirectional
-            self.hidden = config.hidden_size
-            self.pad_token_id = config.pad_token_id
-            self.embeddings = classifier.model.embeddings
-            self.classifier = classifier.classifier
-            gru = classifier.model.gru
-            self.cells = nn.ModuleList()
-            for layer in range(self.num_layers):
-                for suffix in ("", "_reverse") if self.bidirectional else ("",):
-                    size = config.embedding_dim if layer == 0 else config.output_size
-                    cell = nn.GRU(size, self.hidden, num_layers=1, batch_first=True)
-                    for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-                        setattr(cell, f"{kind}_l0", getattr(gru, f"{kind}_l{layer}{suffix}"))
-                    self.cells.append(cell)
+    def __init__(self, opset):
+        self.opset = opset
+        self.nodes = []
+        self.initializers = []
 
-        def forward(self, input_ids, attention_mask):
-            # One trailing padding column: texts that tokenise to nothing still give the GRU one step.
-            input_ids = torch.nn.functional.pad(input_ids, (0, 1), value=self.pad_token_id)
-            mask = torch.nn.functional.pad(attention_mask, (0, 1), value=0) > 0
-            seq_len = input_ids.shape[1]
-            lengths = mask.sum(dim=1)
-            maskl = mask.long()
-            # Right padding, keeping token order: real tokens go to cumsum-1, padding after them.
-            dest = torch.where(mask, maskl.cumsum(1) - 1, lengths.unsqueeze(1) + (1 - maskl).cumsum(1) - 1)
-            ids = torch.zeros_like(input_ids).scatter(1, dest, input_ids)
-            positions = torch.arange(seq_len, device=ids.device).unsqueeze(0)
-            real = positions < lengths.unsqueeze(1)  # (batch, seq_len), right-padded
-            keep = real.unsqueeze(-1).to(torch.float32)
-            # Per-row reversal of the real tokens (padding stays in place); it is its own inverse.
-            reverse = torch.where(real, lengths.unsqueeze(1) - 1 - positions, positions)
-            x = self.embeddings(ids)
-            finals = []
-            for layer in range(self.num_layers):
-                directions = 2 if self.bidirectional else 1
-                outputs = []
-                for direction in range(directions):
-                    cell = self.cells[layer * directions + direction]
-                    if direction == 0:
-                        states, _ = cell(x)
-                        if layer == self.num_layers - 1:
-                            index = (lengths - 1).clamp(min=0).view(-1, 1, 1).expand(-1, 1, self.hidden)
-                            finals.append(states.gather(1, index).squeeze(1))
-                    else:
-                        index = reverse.unsqueeze(-1).expand(-1, -1, x.shape[-1])
-                        states, _ = cell(x.gather(1, index))
-                        if layer == self.num_layers - 1:
-                            finals.append(
-                                states.gather(
-                                    1, (lengths - 1).clamp(min=0).view(-1, 1, 1).expand(-1, 1, self.hidden)
-                                ).squeeze(1)
-                            )
-                        states = states.gather(1, reverse.unsqueeze(-1).expand(-1, -1, self.hidden))
-                    outputs.append(states)
-                x = torch.cat(outputs, dim=-1) * keep
-            pooled = _pool(self.pooling, x, finals, real, lengths)
-            return self.classifier(pooled)
+    def const(self, name, value):
+        import numpy as np
+        from onnx import numpy_helper
 
-    return ExportableGRUClassifier(model).eval()
+        self.initializers.append(numpy_helper.from_array(np.asarray(value), name))
+        return name
+
+    def scalar(self, value, dtype="int64"):
+        import numpy as np
+
+        return self.const(f"const_{len(self.initializers)}", np.array(value, dtype=dtype))
+
+    def op(self, op_type, *inputs, outputs=None, **attributes):
+        from onnx import helper
+
+        number = len(self.nodes)
+        outputs = outputs or [f"{op_type}_{number}"]
+        self.nodes.append(helper.make_node(op_type, list(inputs), outputs, name=f"{op_type}_{number}", **attributes))
+        return outputs[0] if len(outputs) == 1 else outputs
+
+    def with_axes(self, op_type, x, axes, **attributes):
+        if self.opset >= self.AXES_INPUT_SINCE[op_type]:
+            return self.op(op_type, x, self.scalar(axes), **attributes)
+        return self.op(op_type, x, axes=axes, **attributes)
 
 
-def exportable_model(model):
-    """The export wrapper of a loaded `GRUForSequenceClassification`: `wrapper(input_ids, attention_mask)` ->
-    logits, equal to `model(...).logits` in eval mode."""
-    return _exportable(model)
+def _gates_zrh(weight, hidden):
+    """PyTorch stacks a GRU's gates r, z, n; ONNX wants z, r, h."""
+    import numpy as np
+
+    return np.concatenate([weight[hidden : 2 * hidden], weight[:hidden], weight[2 * hidden :]])
+
+
+def build_graph(model, opset: int = DEFAULT_OPSET):
+    """The ONNX graph (a `onnx.ModelProto`) of a `GRUForSequenceClassification` in eval mode: `input_ids` and
+    `attention_mask` (int64, batch x sequence, any padding side) in, `logits` out.
+
+    One ONNX `GRU` node per layer runs both directions with `sequence_lens`, so each text's backward pass starts
+    at its own last token. Real tokens are first moved to the front of their row (a scatter to `cumsum(mask) - 1`),
+    so left padding and holes in the mask give the logits of the compact text; pooling reads real tokens only, and
+    a text with no tokens gets a zero sentence vector, as in the model."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper
+
+    _check_opset(opset)
+    config = model.config
+    hidden = config.hidden_size
+    directions = 2 if config.bidirectional else 1
+    g = _GraphBuilder(opset)
+
+    def array(tensor):
+        return tensor.detach().float().cpu().numpy()
+
+    # Lengths and the right-aligned layout of the real tokens.
+    real_in = g.op("Greater", "attention_mask", g.scalar(0))
+    mask = g.op("Cast", real_in, to=TensorProto.INT64)
+    lengths = g.with_axes("ReduceSum", mask, [1], keepdims=0)  # (batch,)
+    lengths_column = g.with_axes("Unsqueeze", lengths, [1])  # (batch, 1)
+    one, axis1 = g.scalar(1), g.scalar(1)
+    to_real = g.op("Sub", g.op("CumSum", mask, axis1), one)
+    to_padding = g.op("Sub", g.op("Add", lengths_column, g.op("CumSum", g.op("Sub", one, mask), axis1)), one)
+    destination = g.op("Where", real_in, to_real, to_padding)
+    shape = g.op("Shape", "input_ids")
+    batch = g.op("Gather", shape, g.scalar([0]))
+    width = g.op("Max", g.op("Gather", shape, g.scalar([1])), g.scalar([1]))  # one step even for empty texts
+    pad = helper.make_tensor("pad", TensorProto.INT64, [1], [int(config.pad_token_id)])
+    canvas = g.op("ConstantOfShape", g.op("Concat", batch, width, axis=0), value=pad)
+    ids = g.op("ScatterElements", canvas, destination, "input_ids", axis=1)  # (batch, width), right-padded
+    positions = g.op("Range", g.scalar(0), g.op("Squeeze", width, g.scalar([0])), one)
+    real = g.op("Less", g.with_axes("Unsqueeze", positions, [0]), lengths_column)  # (batch, width)
+    empty = g.op("Equal", lengths_column, g.scalar(0))  # (batch, 1)
+    sequence_lens = g.op("Cast", g.op("Max", lengths, one), to=TensorProto.INT32)
+
+    # Embeddings, time-major as ONNX's GRU wants them, and the layers.
+    embeddings = g.const("embeddings", array(model.model.embeddings.weight))
+    x = g.op("Gather", embeddings, g.op("Transpose", ids, perm=[1, 0]))  # (width, batch, embedding_dim)
+    gru = model.model.gru
+    suffixes = ("", "_reverse")[:directions]
+    for layer in range(config.num_hidden_layers):
+
+        def stacked(kind, layer=layer):
+            return [_gates_zrh(array(getattr(gru, f"{kind}_l{layer}{s}")), hidden) for s in suffixes]
+
+        weights = g.const(f"gru_{layer}_W", np.stack(stacked("weight_ih")))
+        recurrent = g.const(f"gru_{layer}_R", np.stack(stacked("weight_hh")))
+        bias = g.const(
+            f"gru_{layer}_B", np.stack([np.concatenate(pair) for pair in zip(stacked("bias_ih"), stacked("bias_hh"))])
+        )
+        states, finals = g.op(
+            "GRU",
+            x,
+            weights,
+            recurrent,
+            bias,
+            sequence_lens,
+            outputs=[f"gru_{layer}_Y", f"gru_{layer}_Y_h"],
+            hidden_size=hidden,
+            linear_before_reset=1,  # PyTorch's GRU (pytorch issue 189225: 0 is a silent error)
+            direction="bidirectional" if directions == 2 else "forward",
+        )  # states (width, directions, batch, hidden), finals (directions, batch, hidden)
+        if layer < config.num_hidden_layers - 1:
+            x = g.op("Reshape", g.op("Transpose", states, perm=[0, 2, 1, 3]), g.scalar([0, 0, -1]))
+
+    # Pooling over real tokens only, then the classifier.
+    if config.pooling == "last":
+        pooled = finals
+    else:
+        real_states = g.with_axes("Unsqueeze", g.op("Transpose", real, perm=[1, 0]), [1, 3])  # (width, 1, batch, 1)
+        if config.pooling == "max":
+            masked = g.op("Where", real_states, states, g.scalar(-np.inf, "float32"))
+            pooled = g.with_axes("ReduceMax", masked, [0], keepdims=0)
+        else:
+            masked = g.op("Where", real_states, states, g.scalar(0.0, "float32"))
+            counts = g.op("Cast", g.with_axes("Unsqueeze", sequence_lens, [0, 2]), to=TensorProto.FLOAT)
+            pooled = g.op("Div", g.with_axes("ReduceSum", masked, [0], keepdims=0), counts)
+    pooled = g.op("Reshape", g.op("Transpose", pooled, perm=[1, 0, 2]), g.scalar([0, -1]))  # (batch, output_size)
+    pooled = g.op("Where", empty, g.scalar(0.0, "float32"), pooled)
+    classifier = model.classifier
+    g.op(
+        "Gemm",
+        pooled,
+        g.const("classifier_weight", array(classifier.weight)),
+        g.const("classifier_bias", array(classifier.bias)),
+        outputs=["logits"],
+        transB=1,
+    )
+    graph = helper.make_graph(
+        g.nodes,
+        "gru_hf",
+        [
+            helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "sequence"]),
+            helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "sequence"]),
+        ],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", config.num_labels])],
+        g.initializers,
+    )
+    graph_model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="gru-hf")
+    onnx.checker.check_model(graph_model, full_check=True)
+    return graph_model
 
 
 def export(directory: str | os.PathLike, quantize: str | None = None, opset: int = DEFAULT_OPSET) -> dict[str, str]:
@@ -117,13 +188,13 @@ def export(directory: str | os.PathLike, quantize: str | None = None, opset: int
 
     if quantize is not None and quantize not in QUANTIZE_MODES:
         raise ValueError(f"unknown --quantize value {quantize!r}: choose from {', '.join(QUANTIZE_MODES)}")
+    _check_opset(opset)
     check_model_directory(directory)
     directory = os.fspath(directory)
     target = os.path.join(directory, "onnx")
     if not os.access(directory, os.W_OK):
         raise PermissionError(f"cannot write the export into {directory}: the directory is not writable")
 
-    import torch
     from transformers.utils import logging as hf_logging
 
     from . import GRUForSequenceClassification
@@ -135,30 +206,13 @@ def export(directory: str | os.PathLike, quantize: str | None = None, opset: int
     finally:
         if shown:
             hf_logging.enable_progress_bar()
-    wrapper = _exportable(model)
+    import onnx
+
+    graph = build_graph(model, opset)
     work = tempfile.mkdtemp(prefix=".onnx-", dir=directory)
     try:
         path = os.path.join(work, "model.onnx")
-        ids = torch.tensor([[2, 3, 4], [2, 0, 0]], dtype=torch.long).clamp(max=model.config.vocab_size - 1)
-        mask = torch.tensor([[1, 1, 1], [1, 0, 0]], dtype=torch.long)
-        # torch's exporter warns about GRU batch sizes and constant folding of Slice; the tests prove the graph's
-        # logits for every batch size and padding, so those warnings would only mislead.
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            torch.onnx.export(
-                wrapper,
-                (ids, mask),
-                path,
-                input_names=["input_ids", "attention_mask"],
-                output_names=["logits"],
-                dynamic_axes={
-                    "input_ids": {0: "batch", 1: "sequence"},
-                    "attention_mask": {0: "batch", 1: "sequence"},
-                    "logits": {0: "batch"},
-                },
-                opset_version=opset,
-                dynamo=False,
-            )
+        onnx.save(graph, path)
         if quantize == "int8":
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -294,4 +348,4 @@ class OnnxClassifier:
         return results
 
 
-__all__ = ["DEFAULT_OPSET", "QUANTIZE_MODES", "OnnxClassifier", "export", "exportable_model"]
+__all__ = ["DEFAULT_OPSET", "MIN_OPSET", "QUANTIZE_MODES", "OnnxClassifier", "build_graph", "export"]
