@@ -339,6 +339,39 @@ def test_serving_fresh_process_loads_only_its_row_and_predicts_as_this_one(tmp_p
     assert serving.loaded_files(serving.FASTTEXT_ROW, path) == [path]
 
 
+def test_serving_targets_are_the_issues_ratios_of_rows_timed_together():
+    """The serving section's target table: throughput ratios of rows from the same run, accuracy differences in
+    points, latency and cold-start limits as upper bounds; a check whose rows were not measured is left out."""
+    from benchmarks import serving
+
+    def row(rate, acc, median=1.0):
+        return {"batch64_sentences_per_s": rate, "test_accuracy": acc, "latency_median_ms": median}
+
+    rows = {
+        "PyTorch forward": row(4000.0, 80.0),
+        "ONNX fp32 session": row(7000.0, 80.0),
+        "ONNX int8 session": row(7600.0, 79.8),
+        "ONNX fp32 runtime": row(5000.0, 80.0, median=0.3),
+        "ONNX int8 runtime": row(5200.0, 79.4),
+        serving.M2V_ROW: row(20000.0, 77.0),
+    }
+    cold = {"gru-hf predict DIR TEXT --backend pytorch": {"median_s": 5.0}, "gru-hf --help": {"median_s": 0.05}}
+    targets = serving.serving_targets(rows, cold)
+    assert {k: (round(v["value"], 3), v["threshold"], v["met"]) for k, v in targets.items()} == {
+        "ONNX fp32 runtime / model2vec classifier, batch 64": (0.25, 1.0, False),
+        "ONNX fp32 runtime accuracy, model2vec's": (80.0, 77.0, True),
+        "ONNX fp32 session / PyTorch forward, batch 64": (1.75, 1.5, True),
+        "ONNX int8 session / PyTorch forward, batch 64": (1.9, 2.0, False),
+        "ONNX int8 runtime accuracy, fp32 - 0.5": (79.4, 79.5, False),
+        "ONNX fp32 runtime batch-1 median ms": (0.3, 0.5, True),
+        "gru-hf predict DIR TEXT --backend pytorch, cold s": (5.0, 2.0, False),
+        "gru-hf --help, cold s": (0.05, 0.5, True),
+    }
+    assert targets["ONNX fp32 runtime batch-1 median ms"]["margin"] == pytest.approx(0.2)  # room left under it
+    del rows[serving.M2V_ROW]
+    assert not any("model2vec" in check for check in serving.serving_targets(rows, {}))
+
+
 def test_autotune_section_reports_a_refused_job_as_a_missed_target():
     from benchmarks import autotune
 

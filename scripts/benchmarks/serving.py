@@ -48,17 +48,19 @@ ROWS = (
     "PyTorch bare",
     "ONNX fp32 runtime",
     "ONNX int8 runtime",
+    "PyTorch forward",
     "ONNX fp32 session",
+    "ONNX int8 session",
     M2V_ROW,
     FASTTEXT_ROW,
 )
-GRU_ROWS = ROWS[:5]
+GRU_ROWS = ROWS[:7]
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# The seven paths: each loader returns (prepare, predict). `prepare(texts)` is untimed work done ahead (identity for
+# The nine paths: each loader returns (prepare, predict). `prepare(texts)` is untimed work done ahead (identity for
 # every text-in row); `predict(prepared)` is the timed call and returns the label values (ints, as in the CSVs).
 
 
@@ -115,29 +117,56 @@ def _onnx_runtime(quantized: bool):
     return load
 
 
-def _onnx_session(path: str, threads: int):
-    """onnxruntime's `session.run` alone, on batches tokenised and padded ahead: what the runtime adds on top."""
-    import numpy as np
+def _pytorch_forward(path: str, threads: int):
+    """The model's forward alone, on batches tokenised and padded ahead: what the ONNX sessions are compared with."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from gru_hf.onnx import OnnxClassifier
+    import gru_hf  # noqa: F401
 
-    runtime = OnnxClassifier.from_pretrained(path, threads=threads)
+    torch.set_num_threads(threads)
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    model = AutoModelForSequenceClassification.from_pretrained(path).eval()
+    names = model.config.id2label
 
     def prepare(texts):
-        ids = [e.ids for e in runtime.tokenizer.encode_batch(list(texts), add_special_tokens=True)]
-        width = max(1, max(len(row) for row in ids))
-        input_ids = np.full((len(ids), width), runtime.pad_id, dtype=np.int64)
-        mask = np.zeros((len(ids), width), dtype=np.int64)
-        for r, row in enumerate(ids):
-            input_ids[r, : len(row)] = row
-            mask[r, : len(row)] = 1
-        return {"input_ids": input_ids, "attention_mask": mask}
+        return tokenizer(texts, padding=True, truncation=True, return_tensors="pt")
 
-    def predict(feed):
-        logits = runtime.session.run(["logits"], feed)[0]
-        return [int(runtime.id2label[int(i)]) for i in logits.argmax(-1)]
+    def predict(encoded):
+        with torch.inference_mode():
+            ids = model(**encoded).logits.argmax(-1).tolist()
+        return [int(names[i]) for i in ids]
 
     return prepare, predict
+
+
+def _onnx_session(quantized: bool):
+    def load(path: str, threads: int):
+        """onnxruntime's `session.run` alone, on batches tokenised and padded ahead: what the runtime adds on
+        top, and the graph against the PyTorch forward on the same batches."""
+        import numpy as np
+
+        from gru_hf.onnx import OnnxClassifier
+
+        runtime = OnnxClassifier.from_pretrained(path, quantized=quantized, threads=threads)
+
+        def prepare(texts):
+            ids = [e.ids for e in runtime.tokenizer.encode_batch(list(texts), add_special_tokens=True)]
+            width = max(1, max(len(row) for row in ids))
+            input_ids = np.full((len(ids), width), runtime.pad_id, dtype=np.int64)
+            mask = np.zeros((len(ids), width), dtype=np.int64)
+            for r, row in enumerate(ids):
+                input_ids[r, : len(row)] = row
+                mask[r, : len(row)] = 1
+            return {"input_ids": input_ids, "attention_mask": mask}
+
+        def predict(feed):
+            logits = runtime.session.run(["logits"], feed)[0]
+            return [int(runtime.id2label[int(i)]) for i in logits.argmax(-1)]
+
+        return prepare, predict
+
+    return load
 
 
 def _model2vec(path: str, threads: int):
@@ -169,7 +198,9 @@ LOADERS = {
     "PyTorch bare": _pytorch_bare,
     "ONNX fp32 runtime": _onnx_runtime(False),
     "ONNX int8 runtime": _onnx_runtime(True),
-    "ONNX fp32 session": _onnx_session,
+    "PyTorch forward": _pytorch_forward,
+    "ONNX fp32 session": _onnx_session(False),
+    "ONNX int8 session": _onnx_session(True),
     M2V_ROW: _model2vec,
     FASTTEXT_ROW: _fasttext,
 }
@@ -540,6 +571,7 @@ def run_dataset(name: str, data_dir: str, workdir: str, quick: bool) -> dict:
         rows[M2V_ROW] = {"not_measured": m2v["not_measured"]}
     log("serving: cold gru-hf processes")
     cold = cold_cli(gru_dir, texts[0], 1 if quick else SERVING_COLD_REPEATS) if fresh else {}
+    ordered = {row: rows[row] for row in ROWS if row in rows}
     return {
         "test_name": spec["test_name"],
         "train_file": spec["train"],
@@ -547,11 +579,56 @@ def run_dataset(name: str, data_dir: str, workdir: str, quick: bool) -> dict:
         "gru_hf": gru,
         "model2vec": m2v,
         "fasttext": fast,
-        "rows": {row: rows[row] for row in ROWS if row in rows},
+        "rows": ordered,
         "int8_minus_fp32_points": rows["ONNX int8 runtime"]["test_accuracy"]
         - rows["ONNX fp32 runtime"]["test_accuracy"],
         "cold": cold,
+        "targets": serving_targets(ordered, cold),
     }
+
+
+def serving_targets(rows: dict, cold: dict) -> dict:
+    """The fast-serving issue's targets, from one dataset's rows (ratios of rows timed side by side) and cold
+    processes: {check: {value, threshold, margin, met}}; a check whose rows were not measured is left out."""
+
+    def rate(row):
+        return rows.get(row, {}).get("batch64_sentences_per_s")
+
+    def ratio(a, b):
+        return rate(a) / rate(b) if rate(a) and rate(b) else None
+
+    def accuracy(row):
+        return rows.get(row, {}).get("test_accuracy")
+
+    checks = {
+        ">= (ONNX fp32 runtime / model2vec classifier, batch 64)": (ratio("ONNX fp32 runtime", M2V_ROW), 1.0),
+        "> (ONNX fp32 runtime accuracy, model2vec's)": (accuracy("ONNX fp32 runtime"), accuracy(M2V_ROW)),
+        ">= (ONNX fp32 session / PyTorch forward, batch 64)": (ratio("ONNX fp32 session", "PyTorch forward"), 1.5),
+        ">= (ONNX int8 session / PyTorch forward, batch 64)": (ratio("ONNX int8 session", "PyTorch forward"), 2.0),
+        ">= (ONNX int8 runtime accuracy, fp32 - 0.5)": (
+            accuracy("ONNX int8 runtime"),
+            None if accuracy("ONNX fp32 runtime") is None else accuracy("ONNX fp32 runtime") - 0.5,
+        ),
+        "<= (ONNX fp32 runtime batch-1 median ms)": (rows.get("ONNX fp32 runtime", {}).get("latency_median_ms"), 0.5),
+    }
+    for name, limit in (("gru-hf predict", 2.0), ("gru-hf --help", 0.5)):
+        for command, timing in cold.items():
+            if command.startswith(name):
+                checks[f"<= ({command}, cold s)"] = (timing["median_s"], limit)
+    out = {}
+    for key, (value, threshold) in checks.items():
+        if value is None or threshold is None:
+            continue
+        relation, check = key.split(" ", 1)
+        met = {">=": value >= threshold, ">": value > threshold, "<=": value <= threshold}[relation]
+        out[check.strip("()")] = {
+            "relation": relation,
+            "value": value,
+            "threshold": threshold,
+            "margin": value - threshold if relation != "<=" else threshold - value,
+            "met": met,
+        }
+    return out
 
 
 def run(data_dir: str, workdir: str, quick: bool) -> dict:
@@ -615,6 +692,8 @@ def render(results: dict) -> str:
         "",
         *_render_cold(results),
         "",
+        *_render_targets(results),
+        "",
         *_render_notes(results),
     ]
     return "\n".join(lines)
@@ -649,6 +728,23 @@ def _render_cold(results: dict) -> list[str]:
         "the default thread settings; TEXT is the first test text):",
         "",
         *table(["command", *(f"{d['test_name']} model" for d in datasets)], ["l", *("r" for _ in datasets)], rows),
+    ]
+
+
+def _render_targets(results: dict) -> list[str]:
+    from .report import fmt, table
+
+    rows = [
+        [d["test_name"], check, fmt(c["value"]), f"{c['relation']} {fmt(c['threshold'])}", fmt(c["met"])]
+        for d in results["datasets"].values()
+        for check, c in d.get("targets", {}).items()
+    ]
+    if not rows:
+        return []
+    return [
+        "Targets (ratios of rows timed side by side above; accuracy in points):",
+        "",
+        *table(["test set", "check", "value", "target", "met"], ["l", "l", "r", "r", "l"], rows),
     ]
 
 
