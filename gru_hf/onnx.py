@@ -260,10 +260,11 @@ class OnnxClassifier:
 
     Needs onnxruntime, numpy and tokenizers only."""
 
-    def __init__(self, directory, session, tokenizer, config, max_length):
+    def __init__(self, directory, session, tokenizer, config, max_length, words=None):
         self.directory = directory
         self.session = session
         self.tokenizer = tokenizer
+        self.words = words  # the pure-Python twin of `tokenizer` for ASCII texts, when it is gru-hf's
         self.id2label = {int(k): v for k, v in config.get("id2label", {}).items()}
         self.num_labels = len(self.id2label) or 2
         self.problem_type = config.get("problem_type")
@@ -276,6 +277,7 @@ class OnnxClassifier:
         from tokenizers import Tokenizer
 
         from .model_dir import check_onnx_directory
+        from .words import AsciiWordTokenizer
 
         directory = os.fspath(directory)
         path, config = check_onnx_directory(directory, quantized=quantized)
@@ -284,20 +286,32 @@ class OnnxClassifier:
         if os.path.isfile(tokenizer_config):
             with open(tokenizer_config, encoding="utf-8") as f:
                 max_length = int(json.load(f).get("model_max_length", max_length))
-        tokenizer = Tokenizer.from_file(os.path.join(directory, "tokenizer.json"))
+        with open(os.path.join(directory, "tokenizer.json"), encoding="utf-8") as f:
+            tokenizer_json = f.read()
+        tokenizer = Tokenizer.from_str(tokenizer_json)
         tokenizer.no_padding()
         tokenizer.enable_truncation(max_length)
+        words = AsciiWordTokenizer.from_tokenizer_json(json.loads(tokenizer_json), max_length)
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads or min(os.cpu_count() or 1, 4)
         options.inter_op_num_threads = 1
         session = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
-        return cls(directory, session, tokenizer, config, max_length)
+        return cls(directory, session, tokenizer, config, max_length, words)
+
+    def encode(self, texts: list[str]) -> list[list[int]]:
+        """Token ids of each text, as the saved tokenizer gives them (truncated, no padding)."""
+        texts = list(texts)
+        ids = [self.words.encode(text) for text in texts] if self.words else [None] * len(texts)
+        rest = [i for i, row in enumerate(ids) if row is None]
+        if rest:
+            for i, encoding in zip(rest, self.tokenizer.encode_batch([texts[i] for i in rest])):
+                ids[i] = encoding.ids
+        return ids
 
     def logits(self, texts: list[str], batch_size: int = 64):
         import numpy as np
 
-        encodings = self.tokenizer.encode_batch(list(texts), add_special_tokens=True)
-        ids = [e.ids for e in encodings]
+        ids = self.encode(texts)
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))  # length-sorted batches: little padding
         out = np.zeros((len(ids), self.num_labels), dtype=np.float32)
         for start in range(0, len(order), batch_size):
@@ -331,17 +345,19 @@ class OnnxClassifier:
             scores = logits
         else:
             raise ValueError(f"unknown function_to_apply {function_to_apply!r}: use softmax, sigmoid or none")
-        results = []
-        for row in scores:
-            ranked = np.argsort(-row, kind="stable")
-            if top_k == 1:
-                i = int(ranked[0])
-                results.append({"label": self.id2label.get(i, f"LABEL_{i}"), "score": float(row[i])})
-            else:
+        names = [self.id2label.get(i, f"LABEL_{i}") for i in range(scores.shape[1])]
+        if top_k == 1:  # argmax takes the first of equal scores, as the stable sort below does
+            best = scores.argmax(axis=1)
+            results = [
+                {"label": names[i], "score": float(s)}
+                for i, s in zip(best.tolist(), scores[np.arange(len(best)), best])
+            ]
+        else:
+            results = []
+            for row in scores:
+                ranked = np.argsort(-row, kind="stable")
                 keep = ranked if top_k is None else ranked[:top_k]
-                results.append(
-                    [{"label": self.id2label.get(int(i), f"LABEL_{i}"), "score": float(row[i])} for i in keep]
-                )
+                results.append([{"label": names[i], "score": float(row[i])} for i in keep.tolist()])
         # As the pipeline: one string and top_k=1 -> a one-item list; one string and several labels -> the list.
         if single:
             return results if top_k == 1 else results[0]

@@ -7,12 +7,7 @@ from collections.abc import Iterable, Iterator
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
 
-PAD_TOKEN = "[PAD]"
-UNK_TOKEN = "[UNK]"
-
-# Words, English clitics split the way GloVe's corpus was tokenised ("do" "n't", "it" "'s"), numbers, and every
-# other non-space character on its own.
-WORD_PATTERN = r"\w+(?=n't\b)|n't\b|'(?:s|re|ve|ll|d|m)\b|\w+|[^\w\s]"
+from .words import CONTROL_PATTERN, PAD_TOKEN, UNK_TOKEN, WORD_PATTERN
 
 
 class GRUTokenizerFast(PreTrainedTokenizerFast):
@@ -36,7 +31,7 @@ class GRUTokenizerFast(PreTrainedTokenizerFast):
 def build_backend(lowercase: bool = True) -> Tokenizer:
     """An untrained WordLevel `tokenizers.Tokenizer` with the normaliser and pre-tokeniser used by gru-hf."""
     tokenizer = Tokenizer(models.WordLevel(unk_token=UNK_TOKEN))
-    steps = [normalizers.NFKC(), normalizers.Replace(Regex(r"[\p{Cc}\p{Cf}]"), " ")]
+    steps = [normalizers.NFKC(), normalizers.Replace(Regex(CONTROL_PATTERN), " ")]
     if lowercase:
         steps.append(normalizers.Lowercase())
     tokenizer.normalizer = normalizers.Sequence(steps)

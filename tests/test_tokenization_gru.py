@@ -78,3 +78,50 @@ def test_training_texts_must_be_strings():
 def test_training_is_deterministic():
     texts = [f"w{i % 7} w{i % 5} w{i % 3}" for i in range(50)]
     assert train_tokenizer(texts).get_vocab() == train_tokenizer(iter(texts)).get_vocab()
+
+
+@pytest.mark.parametrize("lowercase", [True, False])
+def test_ascii_twin_gives_the_rust_tokenizers_ids_or_defers(tmp_path, lowercase):
+    """The ONNX runtime's pure-Python tokenizer: for 3,000 random ASCII texts built from the characters the rules
+    care about (clitics, underscores, digits, controls, punctuation, case) the ids equal the saved tokenizer's;
+    non-ASCII texts and texts with an added token written in them go back to the Rust tokenizer (None)."""
+    import random
+
+    from gru_hf.words import AsciiWordTokenizer
+
+    rng = random.Random(0)
+    pieces = ["do", "n't", "can", "'s", "'re", "'ll", "'d", "'m", "'ve", "it", "It", "GOOD", "_a", "b_", "42", "x1"]
+    pieces += list(" \t\n\r\x0b\x0c\x07\x1f\x7f!?,.-'\"()[]") + ["don't", "WON'T", "o'clock", "''", "n'tx", "  "]
+    corpus = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 12))) for _ in range(3000)]
+    tok = train_tokenizer(corpus[:1500], min_frequency=2, lowercase=lowercase, model_max_length=7)
+    tok.save_pretrained(tmp_path)
+    data = json.loads((tmp_path / "tokenizer.json").read_text(encoding="utf-8"))
+    twin = AsciiWordTokenizer.from_tokenizer_json(data, max_length=7)
+    assert twin is not None and twin.lowercase is lowercase
+    expected = tok(corpus, truncation=True)["input_ids"]
+    assert [twin.encode(text) for text in corpus] == expected
+    assert sum(1 for ids in expected if tok.unk_token_id in ids) > 100  # unknown words were exercised
+    for text in ("caf\u00e9 good", "good\u200bfilm", "a [UNK] film", "[PAD]"):
+        assert twin.encode(text) is None
+
+
+def test_ascii_twin_refuses_a_tokenizer_that_is_not_gru_hfs(tmp_path, tokenizer):
+    from gru_hf.words import AsciiWordTokenizer
+
+    tokenizer.save_pretrained(tmp_path)
+    data = json.loads((tmp_path / "tokenizer.json").read_text(encoding="utf-8"))
+    assert AsciiWordTokenizer.from_tokenizer_json(data, 512) is not None
+    changed = json.loads(json.dumps(data))
+    changed["pre_tokenizer"]["pretokenizers"][1]["pattern"]["Regex"] = r"\w+"
+    assert AsciiWordTokenizer.from_tokenizer_json(changed, 512) is None
+    changed = json.loads(json.dumps(data))
+    changed["normalizer"]["normalizers"] = changed["normalizer"]["normalizers"][:1]
+    assert AsciiWordTokenizer.from_tokenizer_json(changed, 512) is None
+    changed = json.loads(json.dumps(data))
+    changed["post_processor"] = {
+        "type": "TemplateProcessing",
+        "single": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}],
+        "pair": [],
+        "special_tokens": {"[CLS]": {"id": "[CLS]", "ids": [1], "tokens": ["[CLS]"]}},
+    }
+    assert AsciiWordTokenizer.from_tokenizer_json(changed, 512) is None

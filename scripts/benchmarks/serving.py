@@ -151,7 +151,7 @@ def _onnx_session(quantized: bool):
         runtime = OnnxClassifier.from_pretrained(path, quantized=quantized, threads=threads)
 
         def prepare(texts):
-            ids = [e.ids for e in runtime.tokenizer.encode_batch(list(texts), add_special_tokens=True)]
+            ids = runtime.encode(texts)
             width = max(1, max(len(row) for row in ids))
             input_ids = np.full((len(ids), width), runtime.pad_id, dtype=np.int64)
             mask = np.zeros((len(ids), width), dtype=np.int64)
