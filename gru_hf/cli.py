@@ -96,7 +96,8 @@ def predict_main(argv: list[str]) -> None:
         choices=BACKENDS,
         default="auto",
         help="auto: DIR/onnx/model.onnx with onnxruntime when DIR holds a current export (`gru-hf export DIR`; no "
-        "torch, a fraction of a second to start), else PyTorch; pytorch: always transformers' pipeline; onnx: "
+        "torch, a fraction of a second to start), else PyTorch; pytorch: always the PyTorch model (the labels and "
+        "scores of transformers' pipeline); onnx: "
         "always the export (an error if it is missing or out of date)",
     )
     parser.add_argument("--onnx", action="store_true", help="the same as --backend onnx")
@@ -118,7 +119,7 @@ def predict_main(argv: list[str]) -> None:
         classifier = OnnxClassifier.from_pretrained(args.model, quantized=args.quantized)
         results = classifier(texts, top_k=args.top_k or None, batch_size=args.batch_size)
     else:
-        results = _pipeline_predict(args, texts)
+        results = _pytorch_predict(args, texts)
     for text, result in zip(texts, results):
         labels = result if isinstance(result, list) else [result]
         if args.jsonl:
@@ -142,27 +143,33 @@ def _current_export(args) -> bool:
     return importlib.util.find_spec("onnxruntime") is not None and changed_since_export(args.model) == []
 
 
-def _pipeline_predict(args, texts: list[str]) -> list:
+def _pytorch_predict(args, texts: list[str]) -> list:
+    """The PyTorch model's labels and scores, as `pipeline("text-classification")` gives them (tests compare the
+    two), without importing transformers' pipelines (half of a cold start's imports)."""
     if not args.progress:
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    import numpy as np
     import torch
-    from transformers import pipeline
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
     from transformers.utils import logging as hf_logging
+
+    from .onnx import label_scores
 
     if not args.progress:
         hf_logging.disable_progress_bar()
-    classifier = pipeline("text-classification", model=args.model, revision=args.revision, trust_remote_code=False)
+    tokenizer = AutoTokenizer.from_pretrained(args.model, revision=args.revision)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        args.model, revision=args.revision, trust_remote_code=False
+    ).eval()
     # Length-sorted batches pad little; results go back in the caller's order.
-    lengths = [len(t) for t in texts]
-    order = sorted(range(len(texts)), key=lengths.__getitem__)
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    logits = np.zeros((len(texts), model.config.num_labels), dtype=np.float32)
     with torch.inference_mode():
-        ranked = classifier(
-            [texts[i] for i in order], top_k=args.top_k or None, batch_size=args.batch_size, truncation=True
-        )
-    results = [None] * len(texts)
-    for i, result in zip(order, ranked):
-        results[i] = result
-    return results
+        for start in range(0, len(order), args.batch_size):
+            rows = order[start : start + args.batch_size]
+            batch = tokenizer([texts[i] for i in rows], truncation=True, padding=True, return_tensors="pt")
+            logits[rows] = model(**batch).logits.float().numpy()
+    return label_scores(logits, model.config.id2label, model.config.problem_type, top_k=args.top_k or None)
 
 
 def export_main(argv: list[str]) -> None:

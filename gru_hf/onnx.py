@@ -326,42 +326,48 @@ class OnnxClassifier:
         return out
 
     def __call__(self, texts, top_k: int | None = 1, function_to_apply: str | None = None, batch_size: int = 64):
-        import numpy as np
-
         single = isinstance(texts, str)
         logits = self.logits([texts] if single else texts, batch_size=batch_size)
-        if function_to_apply is None:
-            if self.problem_type == "regression":
-                function_to_apply = "none"
-            elif self.problem_type == "multi_label_classification" or self.num_labels == 1:
-                function_to_apply = "sigmoid"
-            else:
-                function_to_apply = "softmax"
-        if function_to_apply == "softmax":
-            scores = _softmax(logits)
-        elif function_to_apply == "sigmoid":
-            scores = 1.0 / (1.0 + np.exp(-logits))
-        elif function_to_apply == "none":
-            scores = logits
-        else:
-            raise ValueError(f"unknown function_to_apply {function_to_apply!r}: use softmax, sigmoid or none")
-        names = [self.id2label.get(i, f"LABEL_{i}") for i in range(scores.shape[1])]
-        if top_k == 1:  # argmax takes the first of equal scores, as the stable sort below does
-            best = scores.argmax(axis=1)
-            results = [
-                {"label": names[i], "score": float(s)}
-                for i, s in zip(best.tolist(), scores[np.arange(len(best)), best])
-            ]
-        else:
-            results = []
-            for row in scores:
-                ranked = np.argsort(-row, kind="stable")
-                keep = ranked if top_k is None else ranked[:top_k]
-                results.append([{"label": names[i], "score": float(row[i])} for i in keep.tolist()])
+        results = label_scores(logits, self.id2label, self.problem_type, top_k, function_to_apply)
         # As the pipeline: one string and top_k=1 -> a one-item list; one string and several labels -> the list.
         if single:
             return results if top_k == 1 else results[0]
         return results
 
 
-__all__ = ["DEFAULT_OPSET", "MIN_OPSET", "QUANTIZE_MODES", "OnnxClassifier", "build_graph", "export"]
+def label_scores(logits, id2label: dict, problem_type: str | None, top_k: int | None = 1, function_to_apply=None):
+    """`pipeline("text-classification")`'s post-processing of a (texts, labels) logit array, without transformers:
+    one `{"label", "score"}` dict per text with `top_k=1`, else a list per text, best first (`top_k=None`: all)."""
+    import numpy as np
+
+    logits = np.asarray(logits, dtype=np.float32)
+    if function_to_apply is None:
+        if problem_type == "regression":
+            function_to_apply = "none"
+        elif problem_type == "multi_label_classification" or logits.shape[1] == 1:
+            function_to_apply = "sigmoid"
+        else:
+            function_to_apply = "softmax"
+    if function_to_apply == "softmax":
+        scores = _softmax(logits)
+    elif function_to_apply == "sigmoid":
+        scores = 1.0 / (1.0 + np.exp(-logits))
+    elif function_to_apply == "none":
+        scores = logits
+    else:
+        raise ValueError(f"unknown function_to_apply {function_to_apply!r}: use softmax, sigmoid or none")
+    names = [id2label.get(i, f"LABEL_{i}") for i in range(scores.shape[1])]
+    if top_k == 1:  # argmax takes the first of equal scores, as the stable sort below does
+        best = scores.argmax(axis=1)
+        return [
+            {"label": names[i], "score": float(s)} for i, s in zip(best.tolist(), scores[np.arange(len(best)), best])
+        ]
+    results = []
+    for row in scores:
+        ranked = np.argsort(-row, kind="stable")
+        keep = ranked if top_k is None else ranked[:top_k]
+        results.append([{"label": names[i], "score": float(row[i])} for i in keep.tolist()])
+    return results
+
+
+__all__ = ["DEFAULT_OPSET", "MIN_OPSET", "QUANTIZE_MODES", "OnnxClassifier", "build_graph", "export", "label_scores"]

@@ -171,3 +171,22 @@ def test_predict_prints_only_predictions(tiny_model_dir):
 
 def test_model_type_constant_matches_the_config():
     assert MODEL_TYPE == gru_hf.GRUConfig.model_type
+
+
+def test_predict_pytorch_gives_the_pipelines_labels_and_scores(tiny_model_dir, capsys):
+    """`--backend pytorch` runs the model without transformers' pipelines package; its labels and scores are the
+    pipeline's for one label, all labels and texts of any length (empty included), in the caller's order."""
+    from gru_hf.cli import main
+
+    texts = ["boring and bad and long and boring", "", "a good film", "bad"]
+    classifier = pipeline("text-classification", model=str(tiny_model_dir))
+    for top_k, expected in ((1, classifier(texts)), (0, classifier(texts, top_k=None))):
+        argv = ["predict", str(tiny_model_dir), "--backend", "pytorch", "--jsonl", "--batch_size", "3"]
+        assert main([*argv, "--top_k", str(top_k), *texts]) in (0, None)
+        records = jsonl_records(capsys.readouterr().out)
+        assert [r["text"] for r in records] == texts
+        for record, want in zip(records, expected):
+            want = want if isinstance(want, list) else [want]
+            got = record.get("labels", [{"label": record["label"], "score": record["score"]}])
+            assert [d["label"] for d in got] == [d["label"] for d in want]
+            assert [d["score"] for d in got] == pytest.approx([d["score"] for d in want], abs=1e-6)
