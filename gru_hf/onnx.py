@@ -260,6 +260,12 @@ class OnnxClassifier:
 
     Needs onnxruntime, numpy and tokenizers only."""
 
+    # The texts of a call are sorted by length and the graph runs on groups of at most this many rows: onnxruntime's
+    # GRU steps every row of a batch up to the longest, so short groups of similar length waste little. Measured on
+    # one thread with a 50-128 bidirectional model (texts/s against groups of 64): SST-2 dev 1.69x, MR test 1.66x,
+    # 256 long texts (60-500 words) 1.86x; 8 and 16 rows came within 6% of 12.
+    rows_per_run = 12
+
     def __init__(self, directory, session, tokenizer, config, max_length, words=None):
         self.directory = directory
         self.session = session
@@ -314,8 +320,9 @@ class OnnxClassifier:
         ids = self.encode(texts)
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))  # length-sorted batches: little padding
         out = np.zeros((len(ids), self.num_labels), dtype=np.float32)
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
+        step = max(1, min(batch_size, self.rows_per_run))
+        for start in range(0, len(order), step):
+            rows = order[start : start + step]
             width = max(1, max(len(ids[i]) for i in rows))
             input_ids = np.full((len(rows), width), self.pad_id, dtype=np.int64)
             mask = np.zeros((len(rows), width), dtype=np.int64)

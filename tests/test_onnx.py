@@ -85,6 +85,20 @@ def test_runtime_matches_pipeline(tiny_model_dir):
     assert len(runtime("a good film", top_k=None)) == 2
 
 
+def test_runtime_groups_rows_by_length_without_changing_logits(tiny_model_dir):
+    """The runtime runs the graph on small groups of similar length (`rows_per_run`); the logits are each text's
+    own, in the caller's order, whatever the group size."""
+    export(tiny_model_dir)
+    runtime = OnnxClassifier.from_pretrained(tiny_model_dir)
+    texts = [" ".join(TEXTS[: 1 + i % len(TEXTS)]) for i in range(30)] + ["", "a"]
+    grouped = runtime.logits(texts, batch_size=64)
+    alone = np.concatenate([runtime.logits([text]) for text in texts])
+    np.testing.assert_allclose(grouped, alone, atol=1e-5)
+    runtime.rows_per_run = 64
+    np.testing.assert_allclose(runtime.logits(texts, batch_size=64), alone, atol=1e-5)
+    assert len({len(ids) for ids in runtime.encode(texts)}) > 3  # several lengths, so groups had different widths
+
+
 def test_runtime_never_imports_torch(tiny_model_dir):
     """In a process where `import torch` fails, `import gru_hf` and the runtime still serve the export; the model
     classes then raise an ImportError naming torch."""

@@ -589,7 +589,9 @@ def run_dataset(name: str, data_dir: str, workdir: str, quick: bool) -> dict:
 
 def serving_targets(rows: dict, cold: dict) -> dict:
     """The fast-serving issue's targets, from one dataset's rows (ratios of rows timed side by side) and cold
-    processes: {check: {value, threshold, margin, met}}; a check whose rows were not measured is left out."""
+    processes: {check: {value, threshold, margin, met}}; a check whose rows were not measured is left out. "ONNX
+    against the PyTorch bare forward" is checked both ways it can be read: text in, labels out (the runtime against
+    tokenizer + forward, at batch 64) and the graph against the model on the same pre-tokenised batches."""
 
     def rate(row):
         return rows.get(row, {}).get("batch64_sentences_per_s")
@@ -603,8 +605,22 @@ def serving_targets(rows: dict, cold: dict) -> dict:
     checks = {
         ">= (ONNX fp32 runtime / model2vec classifier, batch 64)": (ratio("ONNX fp32 runtime", M2V_ROW), 1.0),
         "> (ONNX fp32 runtime accuracy, model2vec's)": (accuracy("ONNX fp32 runtime"), accuracy(M2V_ROW)),
-        ">= (ONNX fp32 session / PyTorch forward, batch 64)": (ratio("ONNX fp32 session", "PyTorch forward"), 1.5),
-        ">= (ONNX int8 session / PyTorch forward, batch 64)": (ratio("ONNX int8 session", "PyTorch forward"), 2.0),
+        ">= (ONNX fp32 runtime / PyTorch bare, text in, labels out)": (
+            ratio("ONNX fp32 runtime", "PyTorch bare"),
+            1.5,
+        ),
+        ">= (ONNX int8 runtime / PyTorch bare, text in, labels out)": (
+            ratio("ONNX int8 runtime", "PyTorch bare"),
+            2.0,
+        ),
+        ">= (ONNX fp32 session / PyTorch forward, the same batches)": (
+            ratio("ONNX fp32 session", "PyTorch forward"),
+            1.5,
+        ),
+        ">= (ONNX int8 session / PyTorch forward, the same batches)": (
+            ratio("ONNX int8 session", "PyTorch forward"),
+            2.0,
+        ),
         ">= (ONNX int8 runtime accuracy, fp32 - 0.5)": (
             accuracy("ONNX int8 runtime"),
             None if accuracy("ONNX fp32 runtime") is None else accuracy("ONNX fp32 runtime") - 0.5,
