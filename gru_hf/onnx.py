@@ -306,13 +306,9 @@ class OnnxClassifier:
 
     def encode(self, texts: list[str]) -> list[list[int]]:
         """Token ids of each text, as the saved tokenizer gives them (truncated, no padding)."""
-        texts = list(texts)
-        ids = [self.words.encode(text) for text in texts] if self.words else [None] * len(texts)
-        rest = [i for i, row in enumerate(ids) if row is None]
-        if rest:
-            for i, encoding in zip(rest, self.tokenizer.encode_batch([texts[i] for i in rest])):
-                ids[i] = encoding.ids
-        return ids
+        from .words import encode_texts
+
+        return encode_texts(texts, self.tokenizer, self.words)
 
     def logits(self, texts: list[str], batch_size: int = 64):
         import numpy as np

@@ -128,6 +128,7 @@ def check_results(results: dict) -> None:
     for row in results["inference"]["results"]["rows"].values():
         assert row["sentences_per_s"] > 0
     assert results["tokenizer"]["results"]["identical_ids_fraction"] == 1.0
+    assert {row["identical_ids_fraction"] for row in results["tokenizer"]["results"]["rows"].values()} == {1.0}
     memory = results["memory"]["results"]["rows"]
     for name in ("training", "inference"):
         assert any(key.startswith(name) and row["peak_rss_mb"] > 0 for key, row in memory.items())
