@@ -155,6 +155,13 @@ class GRUTrainingArguments(TrainingArguments):
             "and F1, (1-r^2)/sqrt(n-1) for Pearson's r, 0 for other metrics). 0: the best trial always wins."
         },
     )
+    export_onnx: bool = field(
+        default=True,
+        metadata={
+            "help": "At the end, also write onnx/model.onnx (as `gru-hf export` does) when onnx and onnxruntime are "
+            "installed, so that `gru-hf predict` starts without torch; false: never."
+        },
+    )
     # TrainingArguments turns a missing metric into "loss"; gru-hf picks one per problem type once it is known.
     metric_chosen_by_user: bool = field(default=False, init=False, repr=False)
 
@@ -756,6 +763,8 @@ def save_and_publish(trainer: Trainer, training_args: TrainingArguments, results
     with open(os.path.join(training_args.output_dir, "results.json"), "w", encoding="utf-8") as f:
         json.dump(results, f, indent=2, sort_keys=True)
     trainer.create_model_card()
+    if getattr(training_args, "export_onnx", False):
+        export_onnx_if_installed(training_args.output_dir)
     if training_args.push_to_hub:
         from .hub import push_directory
 
@@ -765,6 +774,26 @@ def save_and_publish(trainer: Trainer, training_args: TrainingArguments, results
             token=training_args.hub_token,
             private=training_args.hub_private_repo,
         )
+
+
+def export_onnx_if_installed(output_dir: str) -> dict[str, str]:
+    """`gru-hf export output_dir` when onnx and onnxruntime are importable (the `onnx` extra): the written paths, or
+    {} with a log line saying why not (a failed export is a warning: the trained model is already saved)."""
+    import importlib.util
+
+    missing = [name for name in ("onnx", "onnxruntime") if importlib.util.find_spec(name) is None]
+    if missing:
+        logger.info("no onnx/ export: %s not installed (pip install 'gru-hf[onnx]')", " and ".join(missing))
+        return {}
+    from .onnx import export
+
+    try:
+        paths = export(output_dir)
+    except Exception as error:  # the model is saved already: an export that fails must not fail the job
+        logger.warning("no onnx/ export: %s (the trained model is saved; `gru-hf export` retries)", error)
+        return {}
+    logger.info("ONNX export written: %s", paths["model.onnx"])
+    return paths
 
 
 def model_card_data(data_args: DataArguments, training_args: TrainingArguments, raw: DatasetDict) -> GRUModelCardData:

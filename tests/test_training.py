@@ -45,11 +45,19 @@ def test_end_to_end_outputs(tmp_path, tiny_files):
     classifier = pipeline("text-classification", model=str(out))
     assert classifier("good film")[0]["label"] == "pos"
     assert classifier("bad film")[0]["label"] == "neg"
+    # The job's own ONNX export (onnx extra installed): current for the saved weights, same labels without torch.
+    from gru_hf.model_dir import changed_since_export
+    from gru_hf.onnx import OnnxClassifier
+
+    assert changed_since_export(str(out)) == []
+    texts = ["good film", "bad film", "truly great", "awful acting"]
+    assert [r["label"] for r in OnnxClassifier.from_pretrained(out)(texts)] == [r["label"] for r in classifier(texts)]
 
 
 def test_same_seed_same_weights_and_metrics(tmp_path, tiny_files):
     first = run(tiny_args(tiny_files, tmp_path / "a"))
-    second = run(tiny_args(tiny_files, tmp_path / "b"))
+    second = run(tiny_args(tiny_files, tmp_path / "b", "--export_onnx", "false"))
+    assert (tmp_path / "a" / "onnx" / "model.onnx").is_file() and not (tmp_path / "b" / "onnx").exists()
     assert first["test"]["test_accuracy"] == second["test"]["test_accuracy"]
     assert first["validation"]["eval_loss"] == second["validation"]["eval_loss"]
     a, b = load_file(tmp_path / "a" / "model.safetensors"), load_file(tmp_path / "b" / "model.safetensors")
