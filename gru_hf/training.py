@@ -756,15 +756,15 @@ def record_results(card, results: dict, confusion: dict | None, coverage, model_
 
 
 def save_and_publish(trainer: Trainer, training_args: TrainingArguments, results: dict) -> None:
-    """Main process only: results.json, the model card (`trainer.create_model_card`), and the Hub push when asked
-    for."""
+    """Main process only: results.json, the ONNX export (`--export_onnx`), the model card
+    (`trainer.create_model_card`), and the Hub push when asked for."""
     if not trainer.is_world_process_zero():
         return
     with open(os.path.join(training_args.output_dir, "results.json"), "w", encoding="utf-8") as f:
         json.dump(results, f, indent=2, sort_keys=True)
-    trainer.create_model_card()
-    if getattr(training_args, "export_onnx", False):
+    if getattr(training_args, "export_onnx", False):  # first: the card shows how to use the export it finds
         export_onnx_if_installed(training_args.output_dir)
+    trainer.create_model_card()
     if training_args.push_to_hub:
         from .hub import push_directory
 

@@ -50,6 +50,7 @@ def test_end_to_end_outputs(tmp_path, tiny_files):
     from gru_hf.onnx import OnnxClassifier
 
     assert changed_since_export(str(out)) == []
+    assert "OnnxClassifier.from_pretrained(snapshot_download(" in card  # the card shows how to use it
     texts = ["good film", "bad film", "truly great", "awful acting"]
     assert [r["label"] for r in OnnxClassifier.from_pretrained(out)(texts)] == [r["label"] for r in classifier(texts)]
 
@@ -58,6 +59,7 @@ def test_same_seed_same_weights_and_metrics(tmp_path, tiny_files):
     first = run(tiny_args(tiny_files, tmp_path / "a"))
     second = run(tiny_args(tiny_files, tmp_path / "b", "--export_onnx", "false"))
     assert (tmp_path / "a" / "onnx" / "model.onnx").is_file() and not (tmp_path / "b" / "onnx").exists()
+    assert "OnnxClassifier" not in (tmp_path / "b" / "README.md").read_text()  # no export, no ONNX usage in the card
     assert first["test"]["test_accuracy"] == second["test"]["test_accuracy"]
     assert first["validation"]["eval_loss"] == second["validation"]["eval_loss"]
     a, b = load_file(tmp_path / "a" / "model.safetensors"), load_file(tmp_path / "b" / "model.safetensors")

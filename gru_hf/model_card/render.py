@@ -362,6 +362,7 @@ def _template_values(card: GRUModelCardData, output_dir: pathlib.Path) -> dict:
         "hardware": card.hardware,
         "versions": _framework_versions(),
         "code_files": _code_files(output_dir),
+        "onnx": (output_dir / "onnx" / "model.onnx").is_file(),
         **_plots(card, output_dir),
     }
 
