@@ -22,9 +22,9 @@ def check_model_directory(path: str | os.PathLike) -> None:
     validate_model_directory(path)
 
 
-def check_onnx_directory(path: str | os.PathLike, quantized: bool = False) -> tuple[str, dict]:
+def check_onnx_directory(path: str | os.PathLike, quantized: bool = False) -> tuple[str, dict, dict]:
     """Raise a one-line error unless `path` holds what `OnnxClassifier` reads (config, tokenizer and the exported
-    graph), checked without torch; return the graph's path and the config's values."""
+    graph), checked without torch; return the graph's path, the config's values and the parsed `tokenizer.json`."""
     if not os.path.isdir(path):
         raise FileNotFoundError(f"model directory {path} does not exist")
     graph = os.path.join(path, "onnx", "model_quantized.onnx" if quantized else "model.onnx")
@@ -36,14 +36,14 @@ def check_onnx_directory(path: str | os.PathLike, quantized: bool = False) -> tu
         raise FileNotFoundError(f"{path} is not a complete gru-hf model directory: missing {', '.join(missing)}")
     values = read_config(path)
     vocab_size = values.get("vocab_size")
-    _check_tokenizer(path, int(vocab_size) if vocab_size else None)
+    tokenizer = _check_tokenizer(path, int(vocab_size) if vocab_size else None)
     changed = changed_since_export(path)
     if changed:
         raise ValueError(
             f"{graph} is out of date: {', '.join(changed)} changed after it was exported; run "
             f"`gru-hf export {os.fspath(path)}{' --quantize int8' if quantized else ''}` again"
         )
-    return graph, values
+    return graph, values, tokenizer
 
 
 def source_digests(path: str | os.PathLike) -> dict[str, str]:
@@ -123,11 +123,12 @@ def validate_model_directory(path: str | os.PathLike) -> None:
     _check_tokenizer(path, config.vocab_size)
 
 
-def _check_tokenizer(path: str | os.PathLike, vocab_size: int | None) -> None:
-    """A `path/tokenizer.json` (if present) must be a word-level tokenizer whose ids fit `vocab_size`."""
+def _check_tokenizer(path: str | os.PathLike, vocab_size: int | None) -> dict | None:
+    """A `path/tokenizer.json` (if present) must be a word-level tokenizer whose ids fit `vocab_size`; returns it
+    parsed (None without the file)."""
     tokenizer_file = os.path.join(path, "tokenizer.json")
     if not os.path.isfile(tokenizer_file):
-        return
+        return None
     try:
         with open(tokenizer_file, encoding="utf-8") as f:
             tokenizer = json.load(f)
@@ -140,6 +141,7 @@ def _check_tokenizer(path: str | os.PathLike, vocab_size: int | None) -> None:
             f"{tokenizer_file} has token ids up to {max(ids)}, but {os.path.join(path, 'config.json')} has "
             f"vocab_size={vocab_size}: the tokenizer does not match this model"
         )
+    return tokenizer
 
 
 __all__ = [

@@ -286,18 +286,16 @@ class OnnxClassifier:
         from .words import AsciiWordTokenizer
 
         directory = os.fspath(directory)
-        path, config = check_onnx_directory(directory, quantized=quantized)
+        path, config, tokenizer_json = check_onnx_directory(directory, quantized=quantized)
         max_length = 512
         tokenizer_config = os.path.join(directory, "tokenizer_config.json")
         if os.path.isfile(tokenizer_config):
             with open(tokenizer_config, encoding="utf-8") as f:
                 max_length = int(json.load(f).get("model_max_length", max_length))
-        with open(os.path.join(directory, "tokenizer.json"), encoding="utf-8") as f:
-            tokenizer_json = f.read()
-        tokenizer = Tokenizer.from_str(tokenizer_json)
+        tokenizer = Tokenizer.from_str(json.dumps(tokenizer_json))
         tokenizer.no_padding()
         tokenizer.enable_truncation(max_length)
-        words = AsciiWordTokenizer.from_tokenizer_json(json.loads(tokenizer_json), max_length)
+        words = AsciiWordTokenizer.from_tokenizer_json(tokenizer_json, max_length)
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads or min(os.cpu_count() or 1, 4)
         options.inter_op_num_threads = 1
@@ -319,14 +317,21 @@ class OnnxClassifier:
         step = max(1, min(batch_size, self.rows_per_run))
         for start in range(0, len(order), step):
             rows = order[start : start + step]
-            width = max(1, max(len(ids[i]) for i in rows))
-            input_ids = np.full((len(rows), width), self.pad_id, dtype=np.int64)
-            mask = np.zeros((len(rows), width), dtype=np.int64)
-            for r, i in enumerate(rows):
-                input_ids[r, : len(ids[i])] = ids[i]
-                mask[r, : len(ids[i])] = 1
-            out[rows] = self.session.run(["logits"], {"input_ids": input_ids, "attention_mask": mask})[0]
+            out[rows] = self.session.run(["logits"], self.feed([ids[i] for i in rows]))[0]
         return out
+
+    def feed(self, ids: list[list[int]]) -> dict:
+        """The graph's inputs for token ids: right-padded `input_ids` and `attention_mask` (int64, at least one
+        column, so that a batch of empty texts still runs)."""
+        import numpy as np
+
+        width = max(1, max(len(row) for row in ids))
+        input_ids = np.full((len(ids), width), self.pad_id, dtype=np.int64)
+        mask = np.zeros((len(ids), width), dtype=np.int64)
+        for r, row in enumerate(ids):
+            input_ids[r, : len(row)] = row
+            mask[r, : len(row)] = 1
+        return {"input_ids": input_ids, "attention_mask": mask}
 
     def __call__(self, texts, top_k: int | None = 1, function_to_apply: str | None = None, batch_size: int = 64):
         single = isinstance(texts, str)

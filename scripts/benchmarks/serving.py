@@ -144,21 +144,12 @@ def _onnx_session(quantized: bool):
     def load(path: str, threads: int):
         """onnxruntime's `session.run` alone, on batches tokenised and padded ahead: what the runtime adds on
         top, and the graph against the PyTorch forward on the same batches."""
-        import numpy as np
-
         from gru_hf.onnx import OnnxClassifier
 
         runtime = OnnxClassifier.from_pretrained(path, quantized=quantized, threads=threads)
 
         def prepare(texts):
-            ids = runtime.encode(texts)
-            width = max(1, max(len(row) for row in ids))
-            input_ids = np.full((len(ids), width), runtime.pad_id, dtype=np.int64)
-            mask = np.zeros((len(ids), width), dtype=np.int64)
-            for r, row in enumerate(ids):
-                input_ids[r, : len(row)] = row
-                mask[r, : len(row)] = 1
-            return {"input_ids": input_ids, "attention_mask": mask}
+            return runtime.feed(runtime.encode(texts))
 
         def predict(feed):
             logits = runtime.session.run(["logits"], feed)[0]
@@ -602,47 +593,58 @@ def serving_targets(rows: dict, cold: dict) -> dict:
     def accuracy(row):
         return rows.get(row, {}).get("test_accuracy")
 
-    checks = {
-        ">= (ONNX fp32 runtime / model2vec classifier, batch 64)": (ratio("ONNX fp32 runtime", M2V_ROW), 1.0),
-        "> (ONNX fp32 runtime accuracy, model2vec's)": (accuracy("ONNX fp32 runtime"), accuracy(M2V_ROW)),
-        ">= (ONNX fp32 runtime / PyTorch bare, text in, labels out)": (
+    fp32 = accuracy("ONNX fp32 runtime")
+    checks = [  # (check, relation, value, threshold)
+        ("ONNX fp32 runtime / model2vec classifier, batch 64", ">=", ratio("ONNX fp32 runtime", M2V_ROW), 1.0),
+        ("ONNX fp32 runtime accuracy, model2vec's", ">", fp32, accuracy(M2V_ROW)),
+        (
+            "ONNX fp32 runtime / PyTorch bare, text in, labels out",
+            ">=",
             ratio("ONNX fp32 runtime", "PyTorch bare"),
             1.5,
         ),
-        ">= (ONNX int8 runtime / PyTorch bare, text in, labels out)": (
+        (
+            "ONNX int8 runtime / PyTorch bare, text in, labels out",
+            ">=",
             ratio("ONNX int8 runtime", "PyTorch bare"),
             2.0,
         ),
-        ">= (ONNX fp32 session / PyTorch forward, the same batches)": (
+        (
+            "ONNX fp32 session / PyTorch forward, the same batches",
+            ">=",
             ratio("ONNX fp32 session", "PyTorch forward"),
             1.5,
         ),
-        ">= (ONNX int8 session / PyTorch forward, the same batches)": (
+        (
+            "ONNX int8 session / PyTorch forward, the same batches",
+            ">=",
             ratio("ONNX int8 session", "PyTorch forward"),
             2.0,
         ),
-        ">= (ONNX int8 runtime accuracy, fp32 - 0.5)": (
+        (
+            "ONNX int8 runtime accuracy, fp32 - 0.5",
+            ">=",
             accuracy("ONNX int8 runtime"),
-            None if accuracy("ONNX fp32 runtime") is None else accuracy("ONNX fp32 runtime") - 0.5,
+            None if fp32 is None else fp32 - 0.5,
         ),
-        "<= (ONNX fp32 runtime batch-1 median ms)": (rows.get("ONNX fp32 runtime", {}).get("latency_median_ms"), 0.5),
-    }
+        ("ONNX fp32 runtime batch-1 median ms", "<=", rows.get("ONNX fp32 runtime", {}).get("latency_median_ms"), 0.5),
+    ]
     for name, limit in (("gru-hf predict", 2.0), ("gru-hf --help", 0.5)):
-        for command, timing in cold.items():
-            if command.startswith(name):
-                checks[f"<= ({command}, cold s)"] = (timing["median_s"], limit)
+        checks += [
+            (f"{command}, cold s", "<=", t["median_s"], limit)
+            for command, t in cold.items()
+            if command.startswith(name)
+        ]
     out = {}
-    for key, (value, threshold) in checks.items():
+    for check, relation, value, threshold in checks:
         if value is None or threshold is None:
             continue
-        relation, check = key.split(" ", 1)
-        met = {">=": value >= threshold, ">": value > threshold, "<=": value <= threshold}[relation]
-        out[check.strip("()")] = {
+        out[check] = {
             "relation": relation,
             "value": value,
             "threshold": threshold,
-            "margin": value - threshold if relation != "<=" else threshold - value,
-            "met": met,
+            "margin": threshold - value if relation == "<=" else value - threshold,
+            "met": {">=": value >= threshold, ">": value > threshold, "<=": value <= threshold}[relation],
         }
     return out
 

@@ -7,7 +7,7 @@ import json
 import os
 import re
 
-from gru_hf.tokenization_gru import WORD_PATTERN
+from gru_hf.words import WORD_PATTERN
 
 from .data import read_csv
 from .inference import timed_model_dir
