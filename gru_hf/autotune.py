@@ -66,7 +66,7 @@ TRAINING_PARAMETERS = (
     "weight_decay",
     "word_dropout",
 )
-POOLINGS = ("last", "mean", "max")
+POOLINGS = ("last", "mean", "max", "max_mean")
 
 
 def _check_optuna():

@@ -5,7 +5,7 @@ This file travels to the Hub with saved models (remote code): it imports only tr
 
 from transformers import PretrainedConfig
 
-POOLING_MODES = ("last", "mean", "max")
+POOLING_MODES = ("last", "mean", "max", "max_mean")
 
 AUTO_MAP = {
     "AutoConfig": "configuration_gru.GRUConfig",
@@ -44,7 +44,8 @@ class GRUConfig(PretrainedConfig):
             Dropout applied to the sentence vector before the classifier.
         pooling (`str`, *optional*, defaults to `"max"`):
             How the per-token states become one sentence vector: `"last"` (final state of each direction, taken at
-            each text's last real token), `"mean"` or `"max"` over the real tokens.
+            each text's last real token), `"mean"` or `"max"` over the real tokens, or `"max_mean"`: the max and the
+            mean side by side (a sentence vector of twice the size).
         pad_token_id (`int`, *optional*, defaults to 0):
             Id of the padding token; its embedding is zero and receives no gradient.
         initializer_range (`float`, *optional*, defaults to 0.1):
@@ -137,8 +138,13 @@ class GRUConfig(PretrainedConfig):
 
     @property
     def output_size(self) -> int:
-        """Size of the pooled sentence vector."""
+        """Size of the GRU's state at each token (both directions)."""
         return self.hidden_size * (2 if self.bidirectional else 1)
+
+    @property
+    def pooled_size(self) -> int:
+        """Size of the pooled sentence vector the classifier reads."""
+        return self.output_size * (2 if self.pooling == "max_mean" else 1)
 
 
 __all__ = ["PROBLEM_TYPES", "GRUConfig"]

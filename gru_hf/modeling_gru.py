@@ -453,15 +453,18 @@ class GRUModel(GRUPreTrainedModel):
         return states, torch.cat([forward_final, states[:, 0, hidden:]], dim=-1), None
 
     def _pool(self, states: torch.Tensor, final: torch.Tensor, layout: _FrontLayout) -> torch.Tensor:
-        """The sentence vector (batch, output_size) from states (batch, width, output_size), zero at padding,
+        """The sentence vector (batch, pooled_size) from states (batch, width, output_size), zero at padding,
         and final states (batch, output_size); zero for texts of length 0."""
         is_empty = (layout.lengths == 0).unsqueeze(-1)  # (batch, 1)
         if self.config.pooling == "last":
             return final.masked_fill(is_empty, 0.0)
-        if self.config.pooling == "mean":
-            return states.sum(dim=1) / layout.lengths.clamp(min=1).unsqueeze(-1).to(states.dtype)
-        masked = states.masked_fill(~layout.token_mask, float("-inf"))
-        return masked.max(dim=1).values.masked_fill(is_empty, 0.0)
+        pooled = []
+        if self.config.pooling in ("max", "max_mean"):
+            masked = states.masked_fill(~layout.token_mask, float("-inf"))
+            pooled.append(masked.max(dim=1).values.masked_fill(is_empty, 0.0))
+        if self.config.pooling in ("mean", "max_mean"):
+            pooled.append(states.sum(dim=1) / layout.lengths.clamp(min=1).unsqueeze(-1).to(states.dtype))
+        return pooled[0] if len(pooled) == 1 else torch.cat(pooled, dim=-1)
 
     def forward(  # noqa: C901  checks, re-layout, GRU run and pooling; to be split into named helpers
         self,
@@ -492,7 +495,7 @@ class GRUModel(GRUPreTrainedModel):
         x, layout = self._embed_at_front(input_ids, inputs_embeds, mask)  # (batch, width, embedding_dim)
         states, final, layers = self._run_gru(x, layout.lengths, per_layer=bool(output_hidden_states))
         states = states * layout.token_mask  # (batch, width, output_size), zero at padding
-        pooled = self._pool(states, final, layout)  # (batch, output_size)
+        pooled = self._pool(states, final, layout)  # (batch, pooled_size)
 
         hidden_states = tuple(self._to_caller_layout(t, layout) for t in layers) if output_hidden_states else None
         last_hidden_state = hidden_states[-1] if hidden_states else self._to_caller_layout(states, layout)
@@ -512,7 +515,7 @@ class GRUForSequenceClassification(GRUPreTrainedModel):
         self.num_labels = config.num_labels
         self.model = GRUModel(config)
         self.dropout = nn.Dropout(config.classifier_dropout)
-        self.classifier = nn.Linear(config.output_size, config.num_labels)
+        self.classifier = nn.Linear(config.pooled_size, config.num_labels)
         self.post_init()
 
     def get_input_embeddings(self) -> nn.Embedding:

@@ -148,14 +148,16 @@ def build_graph(model, opset: int = DEFAULT_OPSET):
         pooled = finals
     else:
         real_states = g.with_axes("Unsqueeze", g.op("Transpose", real, perm=[1, 0]), [1, 3])  # (width, 1, batch, 1)
-        if config.pooling == "max":
+        parts = []  # each (directions, batch, hidden)
+        if config.pooling in ("max", "max_mean"):
             masked = g.op("Where", real_states, states, g.scalar(-np.inf, "float32"))
-            pooled = g.with_axes("ReduceMax", masked, [0], keepdims=0)
-        else:
+            parts.append(g.with_axes("ReduceMax", masked, [0], keepdims=0))
+        if config.pooling in ("mean", "max_mean"):
             masked = g.op("Where", real_states, states, g.scalar(0.0, "float32"))
             counts = g.op("Cast", g.with_axes("Unsqueeze", sequence_lens, [0, 2]), to=TensorProto.FLOAT)
-            pooled = g.op("Div", g.with_axes("ReduceSum", masked, [0], keepdims=0), counts)
-    pooled = g.op("Reshape", g.op("Transpose", pooled, perm=[1, 0, 2]), g.scalar([0, -1]))  # (batch, output_size)
+            parts.append(g.op("Div", g.with_axes("ReduceSum", masked, [0], keepdims=0), counts))
+        pooled = parts[0] if len(parts) == 1 else g.op("Concat", *parts, axis=0)  # (parts x directions, batch, hidden)
+    pooled = g.op("Reshape", g.op("Transpose", pooled, perm=[1, 0, 2]), g.scalar([0, -1]))  # (batch, pooled_size)
     pooled = g.op("Where", empty, g.scalar(0.0, "float32"), pooled)
     classifier = model.classifier
     g.op(

@@ -42,7 +42,10 @@ class ModelArguments:
     hidden_size: int = field(default=128, metadata={"help": "GRU state size per direction."})
     num_hidden_layers: int = field(default=1, metadata={"help": "Stacked GRU layers."})
     bidirectional: bool = field(default=True, metadata={"help": "Read each text in both directions."})
-    pooling: str = field(default="max", metadata={"help": "Sentence vector: last, mean or max over the GRU states."})
+    pooling: str = field(
+        default="max",
+        metadata={"help": "Sentence vector: last, mean or max over the GRU states, or max_mean (both side by side)."},
+    )
     embedding_dropout: float = field(default=0.25, metadata={"help": "Dropout on the token embeddings."})
     hidden_dropout: float = field(default=0.0, metadata={"help": "Dropout between stacked GRU layers."})
     classifier_dropout: float = field(default=0.25, metadata={"help": "Dropout before the classifier."})

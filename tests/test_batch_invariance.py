@@ -19,7 +19,7 @@ from gru_hf import GRUForSequenceClassification
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-VARIANTS = list(itertools.product(["last", "mean", "max"], [True, False], [1, 2]))
+VARIANTS = list(itertools.product(["last", "mean", "max", "max_mean"], [True, False], [1, 2]))
 
 
 text_strategy = st.lists(st.sampled_from(WORDS), max_size=24).map(" ".join)
@@ -41,15 +41,17 @@ def reference_logits(model, text):
     base, config = model.model, model.config
     ids = shared_tokenizer()(text)["input_ids"]
     if not ids:
-        pooled = torch.zeros(config.output_size)  # documented: an empty text has a zero sentence vector
+        pooled = torch.zeros(config.pooled_size)  # documented: an empty text has a zero sentence vector
     else:
         states, h_n = base.gru(base.embeddings(torch.tensor([ids])))
         if config.pooling == "last":
             pooled = torch.cat([h_n[-2, 0], h_n[-1, 0]]) if config.bidirectional else h_n[-1, 0]
         elif config.pooling == "mean":
             pooled = states[0].mean(0)
-        else:
+        elif config.pooling == "max":
             pooled = states[0].max(0).values
+        else:
+            pooled = torch.cat([states[0].max(0).values, states[0].mean(0)])
     return model.classifier(pooled)
 
 

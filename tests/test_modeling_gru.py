@@ -8,7 +8,7 @@ from transformers import AutoModel, AutoModelForSequenceClassification
 
 from gru_hf import GRUConfig, GRUForSequenceClassification, GRUModel
 
-VARIANTS = list(itertools.product(["last", "mean", "max"], [True, False], [1, 2]))
+VARIANTS = list(itertools.product(["last", "mean", "max", "max_mean"], [True, False], [1, 2]))
 
 
 def build(tokenizer, pooling="last", bidirectional=True, layers=2, **overrides):
@@ -61,8 +61,11 @@ def test_matches_plain_torch_gru_on_each_unpadded_text(tokenizer, pooling, bidir
                 expected = torch.cat([h_n[-2, 0], h_n[-1, 0]]) if bidirectional else h_n[-1, 0]
             elif pooling == "mean":
                 expected = states[0].mean(0)
-            else:
+            elif pooling == "max":
                 expected = states[0].max(0).values
+            else:  # max_mean: the max, then the mean
+                expected = torch.cat([states[0].max(0).values, states[0].mean(0)])
+                assert model.classifier.in_features == 2 * base.config.output_size
             torch.testing.assert_close(out.pooler_output[row], expected, rtol=0, atol=1e-5)
 
 
@@ -182,7 +185,7 @@ def test_regression_loss(tokenizer):
     assert model.config.problem_type == "regression"
 
 
-@pytest.mark.parametrize("pooling", ["last", "mean", "max"])
+@pytest.mark.parametrize("pooling", ["last", "mean", "max", "max_mean"])
 def test_every_trainable_parameter_gets_a_gradient(tokenizer, pooling):
     # Needed for DDP with find_unused_parameters=False.
     model = build(tokenizer, pooling=pooling).train()

@@ -27,7 +27,7 @@ def _batch(vocab_size, generator):
     return ids * mask, mask
 
 
-@pytest.mark.parametrize("pooling", ["last", "mean", "max"])
+@pytest.mark.parametrize("pooling", ["last", "mean", "max", "max_mean"])
 @pytest.mark.parametrize("bidirectional", [True, False])
 @pytest.mark.parametrize("layers", [1, 2])
 def test_onnx_equals_pytorch(tmp_path, tokenizer, pooling, bidirectional, layers):
