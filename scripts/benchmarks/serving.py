@@ -522,7 +522,44 @@ def cold_cli(model_dir: str, sentence: str, repeats: int) -> dict:
 # The section.
 
 
-def run_dataset(name: str, data_dir: str, workdir: str, quick: bool) -> dict:
+def arithmetic(gru_dir: str, texts: list[str], rows: dict, peak: dict) -> dict:
+    """The GRU's arithmetic against the hardware, for the ONNX fp32 runtime at batch 64 and for the rate that would
+    equal model2vec's: GRU FLOPs per token (`gru_inference_flops_per_token`), the tokens it computes (the runtime's
+    batches of SERVING_BATCH texts, sorted by length and run in groups of `rows_per_run` rows, each padded to its
+    longest row: onnxruntime's GRU steps every row to the longest), and the GFLOP/s that makes against the GEMM peak
+    of one thread measured in this process."""
+    from gru_hf.onnx import OnnxClassifier
+
+    from .timing import gru_inference_flops_per_token
+
+    runtime = OnnxClassifier.from_pretrained(gru_dir, threads=SERVING_THREADS)
+    lengths = [len(ids) for ids in runtime.encode(texts)]
+    computed = 0
+    for start in range(0, len(lengths), SERVING_BATCH):
+        chunk = sorted(lengths[start : start + SERVING_BATCH])
+        for g in range(0, len(chunk), runtime.rows_per_run):
+            group = chunk[g : g + runtime.rows_per_run]
+            computed += len(group) * max(1, group[-1])
+    with open(os.path.join(gru_dir, "config.json"), encoding="utf-8") as f:
+        per_token = gru_inference_flops_per_token(json.load(f))
+    per_sentence = per_token * computed / max(1, len(texts))
+    peak_gflops = peak["gemm_2048x2048"]["gflops"]
+    out = {
+        "flops_per_token": per_token,
+        "real_tokens_per_text": sum(lengths) / max(1, len(texts)),
+        "computed_tokens_per_text": computed / max(1, len(texts)),
+        "peak_gflops_one_thread": peak_gflops,
+        "step_gemm_gflops_one_thread": peak["gemm_64x128_128x384"]["gflops"],
+    }
+    for key, row in (("runtime", "ONNX fp32 runtime"), ("model2vec_rate", M2V_ROW)):
+        rate = rows.get(row, {}).get("batch64_sentences_per_s")
+        if rate:
+            out[f"{key}_gflops"] = rate * per_sentence / 1e9
+            out[f"{key}_of_peak"] = rate * per_sentence / 1e9 / peak_gflops
+    return out
+
+
+def run_dataset(name: str, data_dir: str, workdir: str, quick: bool, peak: dict) -> dict:
     from .peers import accuracy
 
     spec = SERVING_DATASETS[name]
@@ -544,6 +581,7 @@ def run_dataset(name: str, data_dir: str, workdir: str, quick: bool) -> dict:
         paths[M2V_ROW] = m2v_path
     paths[FASTTEXT_ROW], fast = fasttext_model(splits, os.path.join(base, "fasttext"), quick)
     rows = time_rows(paths, texts, 1 if quick else SERVING_REPEATS)
+    work = arithmetic(gru_dir, texts, rows, peak)
     fresh = SERVING_QUICK_FRESH_PROCESSES or not quick
     for row, path in paths.items():
         log(f"serving: peak RSS, {row}")
@@ -571,6 +609,7 @@ def run_dataset(name: str, data_dir: str, workdir: str, quick: bool) -> dict:
         "model2vec": m2v,
         "fasttext": fast,
         "rows": ordered,
+        "arithmetic": work,
         "int8_minus_fp32_points": rows["ONNX int8 runtime"]["test_accuracy"]
         - rows["ONNX fp32 runtime"]["test_accuracy"],
         "cold": cold,
@@ -652,10 +691,15 @@ def serving_targets(rows: dict, cold: dict) -> dict:
 def run(data_dir: str, workdir: str, quick: bool) -> dict:
     import torch
 
+    from .timing import measure_peak
+
     threads = torch.get_num_threads()
     try:
+        torch.set_num_threads(SERVING_THREADS)
+        log("serving: GEMM peak")
+        peak = measure_peak(quick)
         datasets = {
-            name: run_dataset(name, data_dir, workdir, quick)
+            name: run_dataset(name, data_dir, workdir, quick, peak)
             for name in (SERVING_QUICK_DATASETS if quick else SERVING_DATASETS)
         }
     finally:
@@ -710,6 +754,7 @@ def render(results: dict) -> str:
         "",
         *_render_cold(results),
         "",
+        *_render_arithmetic(results),
         *_render_targets(results),
         "",
         *_render_notes(results),
@@ -747,6 +792,33 @@ def _render_cold(results: dict) -> list[str]:
         "",
         *table(["command", *(f"{d['test_name']} model" for d in datasets)], ["l", *("r" for _ in datasets)], rows),
     ]
+
+
+def _render_arithmetic(results: dict) -> list[str]:
+    from .report import fmt
+
+    lines = []
+    for d in results["datasets"].values():
+        a = d.get("arithmetic")
+        if not a or "runtime_gflops" not in a:
+            continue
+        line = (
+            f"- {d['test_name']}: the GRU layers do {fmt(a['flops_per_token'] / 1e3, 0)} kFLOP per token; the "
+            f"runtime's groups compute {fmt(a['computed_tokens_per_text'], 1)} tokens per text (real: "
+            f"{fmt(a['real_tokens_per_text'], 1)}), so its batch-64 rate is {fmt(a['runtime_gflops'], 1)} GFLOP/s, "
+            f"{fmt(100 * a['runtime_of_peak'], 0)}% of the 2048x2048 GEMM peak of one thread in this process "
+            f"({fmt(a['peak_gflops_one_thread'], 1)} GFLOP/s; one GRU step's 64x128 @ 128x384 GEMM: "
+            f"{fmt(a['step_gemm_gflops_one_thread'], 1)})"
+        )
+        if "model2vec_rate_gflops" in a:
+            line += (
+                f". model2vec's rate would take {fmt(a['model2vec_rate_gflops'], 1)} GFLOP/s of the same GRU, "
+                f"{fmt(100 * a['model2vec_rate_of_peak'], 0)}% of that peak"
+            )
+        lines.append(line + ".")
+    if not lines:
+        return []
+    return ["Arithmetic (the GRU's forward FLOPs against one thread's GEMM peak; GRU layers only):", "", *lines, ""]
 
 
 def _render_targets(results: dict) -> list[str]:
