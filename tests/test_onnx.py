@@ -11,20 +11,33 @@ from conftest import NEGATIVE, POSITIVE, TEXTS, tiny_config
 
 import gru_hf
 from gru_hf.cli import main
-from gru_hf.onnx import MIN_OPSET, OnnxClassifier, export
+from gru_hf.onnx import GRAPH_GROUPS, GROUP_ROWS, MIN_OPSET, OnnxClassifier, build_graph, export
 
 ort = pytest.importorskip("onnxruntime")
 onnx = pytest.importorskip("onnx")
 
 
-def _batch(vocab_size, generator):
-    ids = torch.randint(1, vocab_size, (6, 9), generator=generator)
-    mask = torch.ones(6, 9, dtype=torch.long)
+def _batch(vocab_size, generator, rows=6, width=9):
+    """Rows padded on either side, an empty text and a hole first, then random lengths (ties and empty texts
+    among them)."""
+    ids = torch.randint(1, vocab_size, (rows, width), generator=generator)
+    lengths = torch.randint(0, width + 1, (rows,), generator=generator)
+    mask = (torch.arange(width) < lengths[:, None]).long()
+    mask[:5] = 1
     mask[1, 4:] = 0  # right padding
     mask[2, :5] = 0  # left padding
     mask[3] = 0  # empty text
     mask[4, 2] = 0  # a hole
     return ids * mask, mask
+
+
+def _nodes(graph):
+    """Every node of a graph, those of its `If` branches included."""
+    for node in graph.node:
+        yield node
+        for attribute in node.attribute:
+            if attribute.type == onnx.AttributeProto.GRAPH:
+                yield from _nodes(attribute.g)
 
 
 @pytest.mark.parametrize("pooling", ["last", "mean", "max", "max_mean"])
@@ -40,7 +53,7 @@ def test_onnx_equals_pytorch(tmp_path, tokenizer, pooling, bidirectional, layers
     opset = {("last", 1): MIN_OPSET, ("mean", 2): onnx.defs.onnx_opset_version()}.get((pooling, layers), 17)
     paths = export(tmp_path, opset=opset)
     graph = onnx.load(paths["model.onnx"]).graph
-    grus = [node for node in graph.node if node.op_type == "GRU"]
+    grus = [node for node in _nodes(graph) if node.op_type == "GRU"]
     assert grus and all(
         next(a.i for a in node.attribute if a.name == "linear_before_reset") == 1 for node in grus
     )  # pytorch issue 189225: linear_before_reset=0 is a silent error
@@ -48,8 +61,8 @@ def test_onnx_equals_pytorch(tmp_path, tokenizer, pooling, bidirectional, layers
     assert [o.name for o in graph.output] == ["logits"]
     session = ort.InferenceSession(paths["model.onnx"], providers=["CPUExecutionProvider"])
     generator = torch.Generator().manual_seed(1)
-    for _ in range(3):
-        ids, mask = _batch(config.vocab_size, generator)
+    for rows in (6, 13, 40):  # one group (up to GROUP_ROWS rows); two groups and two empty ones; four groups
+        ids, mask = _batch(config.vocab_size, generator, rows)
         with torch.no_grad():
             expected = model(input_ids=ids, attention_mask=mask).logits
         got = session.run(["logits"], {"input_ids": ids.numpy(), "attention_mask": mask.numpy()})[0]
@@ -65,6 +78,48 @@ def test_onnx_equals_pytorch(tmp_path, tokenizer, pooling, bidirectional, layers
                 padded[0, sl], m[0, sl] = real, 1
                 alone = session.run(["logits"], {"input_ids": padded, "attention_mask": m})[0]
                 np.testing.assert_allclose(alone[0], expected[row].numpy(), atol=1e-4)
+
+
+def test_length_groups_give_each_rows_own_logits_at_every_batch_size(tmp_path, tokenizer):
+    """A batch of more than GROUP_ROWS rows runs in GRAPH_GROUPS groups sorted by length, and groups past the last
+    row run a stand-in row: around every group boundary, in any row order, each row gets the logits of the graph
+    without groups and of the model."""
+    torch.manual_seed(0)
+    model = gru_hf.GRUForSequenceClassification(tiny_config(tokenizer, num_hidden_layers=2)).eval()
+    plain = ort.InferenceSession(build_graph(model, groups=1).SerializeToString(), providers=["CPUExecutionProvider"])
+    graph = build_graph(model)
+    branches = {a.name: a.g for node in graph.graph.node if node.op_type == "If" for a in node.attribute}
+    assert [n.op_type for n in _nodes(branches["else_branch"])].count("GRU") == GRAPH_GROUPS * 2  # 2 layers
+    assert [n.op_type for n in _nodes(branches["then_branch"])].count("GRU") == 2
+    grouped = ort.InferenceSession(graph.SerializeToString(), providers=["CPUExecutionProvider"])
+    generator = torch.Generator().manual_seed(2)
+    for rows in (1, 2, GROUP_ROWS, GROUP_ROWS + 1, 2 * GROUP_ROWS + 1, GRAPH_GROUPS * GROUP_ROWS + 1, 101):
+        ids, mask = _batch(tokenizer.vocab_size, generator, max(rows, 5), width=12)
+        ids, mask = ids[:rows], mask[:rows]
+        feed = {"input_ids": ids.numpy(), "attention_mask": mask.numpy()}
+        got = grouped.run(["logits"], feed)[0]
+        np.testing.assert_allclose(got, plain.run(["logits"], feed)[0], atol=1e-5)
+        with torch.no_grad():
+            np.testing.assert_allclose(got, model(input_ids=ids, attention_mask=mask).logits.numpy(), atol=1e-4)
+
+
+def test_node_order_is_restored_after_tools_shuffle_it(tokenizer):
+    """onnxruntime's quantizer appends a node after the `If` that reads it; the export puts every node after the
+    nodes it reads (the branches' reads of outer values included), as ONNX requires."""
+    from gru_hf.onnx import _sort_nodes
+
+    torch.manual_seed(0)
+    graph = build_graph(gru_hf.GRUForSequenceClassification(tiny_config(tokenizer)).eval())
+    onnx.checker.check_model(graph, full_check=True)
+    expected = [node.name for node in graph.graph.node]
+    shuffled = list(reversed(graph.graph.node))
+    del graph.graph.node[:]
+    graph.graph.node.extend(shuffled)
+    with pytest.raises(onnx.checker.ValidationError, match="topologically sorted"):
+        onnx.checker.check_model(graph)
+    _sort_nodes(graph.graph)
+    onnx.checker.check_model(graph, full_check=True)
+    assert sorted(node.name for node in graph.graph.node) == sorted(expected)
 
 
 def test_runtime_matches_pipeline(tiny_model_dir):
