@@ -466,7 +466,7 @@ class GRUModel(GRUPreTrainedModel):
             pooled.append(states.sum(dim=1) / layout.lengths.clamp(min=1).unsqueeze(-1).to(states.dtype))
         return pooled[0] if len(pooled) == 1 else torch.cat(pooled, dim=-1)
 
-    def forward(  # noqa: C901  checks, re-layout, GRU run and pooling; to be split into named helpers
+    def forward(
         self,
         input_ids: torch.LongTensor | None = None,
         attention_mask: torch.Tensor | None = None,

@@ -339,7 +339,7 @@ def _dim_error(source, file_dim: int, dim: int) -> ValueError:
     )
 
 
-def build_embedding_matrix(  # noqa: C901  one branch per vector source and coverage case; to be split
+def build_embedding_matrix(
     vocab: dict[str, int],
     source: str | os.PathLike,
     *,
