@@ -1,5 +1,6 @@
 """ONNX export, int8 quantization and the torch-free runtime."""
 
+import json
 import os
 import subprocess
 import sys
@@ -208,8 +209,22 @@ def test_int8_keeps_accuracy_on_a_trained_model(tmp_path, tiny_files):
     # Tolerance: int8 may lose at most one of the ten texts against fp32.
     assert accuracy(fp32) >= 0.9
     assert accuracy(int8) >= accuracy(fp32) - 0.1
-    ops = {node.op_type for node in onnx.load(out / "onnx" / "model_quantized.onnx").graph.node}
+    quantized = onnx.load(out / "onnx" / "model_quantized.onnx")
+    ops = {node.op_type for node in quantized.graph.node}
     assert {"MatMulInteger", "DynamicQuantizeLinear"} <= ops  # the classifier runs in int8
+    embedding_type = {i.name: i.data_type for i in quantized.graph.initializer}["embeddings_quantized"]
+    assert embedding_type in (onnx.TensorProto.INT8, onnx.TensorProto.UINT8)  # the lookup table is 8-bit
+    # The int8 graph's length groups (a batch of more than GROUP_ROWS rows) give each row its logits alone, up to
+    # dynamic quantization, whose scale for the classifier's input is the batch's (measured: 9e-4 here; a row put
+    # in another row's place would be off by the logits' own size, 5e-2).
+    session = ort.InferenceSession(quantized.SerializeToString(), providers=["CPUExecutionProvider"])
+    ids, mask = _batch(len(json.loads((out / "tokenizer.json").read_text())["model"]["vocab"]), torch.Generator(), 40)
+    together = session.run(["logits"], {"input_ids": ids.numpy(), "attention_mask": mask.numpy()})[0]
+    alone = [
+        session.run(["logits"], {"input_ids": i[None].numpy(), "attention_mask": m[None].numpy()})[0][0]
+        for i, m in zip(ids, mask)
+    ]
+    np.testing.assert_allclose(together, np.stack(alone), atol=3e-3)
 
 
 def test_export_errors_are_one_line(tmp_path, tiny_model_dir, capsys):
