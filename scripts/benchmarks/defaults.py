@@ -31,7 +31,13 @@ DATASETS = {
     "mr": "mr/train.csv",
     "sst2_sentences": "sst2/sst_sentences/train.csv",
     "bbc": None,  # the embedded default
+    # Imbalanced versions, written into the workdir: every negative text and one positive in IMBALANCE (in file
+    # order), so positives are a fifth of the data. The validation split is carved from them as from the others.
+    "mr_imbalanced": "mr/train.csv",
+    "sst2_sentences_imbalanced": "sst2/sst_sentences/train.csv",
 }
+IMBALANCE = 4
+SWEEP_DATASETS = ("mr_imbalanced", "sst2_sentences_imbalanced")
 CANDIDATES = {
     "defaults": {},
     "min_frequency_1": {"model": {"min_frequency": 1}},  # GloVe knows most words seen once in training
@@ -56,13 +62,38 @@ CANDIDATES = {
     # 2026-12-04, on the whole training splits:
     "word_dropout_0.1": {"training": {"word_dropout": 0.1}},
     "embedding_lr_quarter": {"training": {"embedding_learning_rate": 5e-4}},  # a quarter of the default 2e-3
+    # Imbalanced data: each class's loss weighted by n / (classes x its count).
+    "class_weight_balanced": {"training": {"class_weight": "balanced"}},
 }
-SWEEP_CANDIDATES = ("defaults", "learning_rate_1e-3_epochs_20")
+SWEEP_CANDIDATES = ("defaults", "class_weight_balanced")
 INITS = ("glove",)
 TFIDF_ROW = "TF-IDF + LR"
 
 
-def _data_arguments(data_dir: str | None, dataset: str, quick_file: str | None = None):
+def imbalanced_file(data_dir: str, dataset: str, workdir: str) -> str:
+    """The imbalanced version of a dataset's training CSV (see DATASETS), written once into `workdir`."""
+    import csv
+
+    path = os.path.join(workdir, f"{dataset}.csv")
+    if not os.path.isfile(path):
+        with open(os.path.join(data_dir, DATASETS[dataset]), encoding="utf-8", newline="") as f:
+            reader = csv.DictReader(f)
+            fields, rows, positives = reader.fieldnames, [], 0
+            for row in reader:
+                if row["label"] == "1":
+                    positives += 1
+                    if positives % IMBALANCE:
+                        continue
+                rows.append(row)
+        os.makedirs(workdir, exist_ok=True)
+        with open(path, "w", encoding="utf-8", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows(rows)
+    return path
+
+
+def _data_arguments(data_dir: str | None, dataset: str, quick_file: str | None = None, workdir: str | None = None):
     from gru_hf.data import DataArguments
 
     if quick_file is not None:
@@ -71,7 +102,9 @@ def _data_arguments(data_dir: str | None, dataset: str, quick_file: str | None =
     if path is None:
         return DataArguments(split_seed=SPLIT_SEED, max_train_samples=TRAIN_SAMPLES)
     return DataArguments(
-        train_file=os.path.join(data_dir, path),
+        train_file=imbalanced_file(data_dir, dataset, workdir)
+        if dataset.endswith("_imbalanced")
+        else os.path.join(data_dir, path),
         validation_split_percentage=VALIDATION_PERCENT,
         split_seed=SPLIT_SEED,
         max_train_samples=TRAIN_SAMPLES,
@@ -116,6 +149,7 @@ def train_one(data_args, init: str, candidate: str, seed: int, workdir: str, glo
     results = train(ModelArguments(**model_kwargs), data_args, args)
     return {
         "validation_accuracy": round(100.0 * results["validation"]["eval_accuracy"], 2),
+        "validation_f1_macro": round(100.0 * results["validation"]["eval_f1_macro"], 2),
         "epochs_run": results["validation"].get("epoch"),
         "job_s": round(time.perf_counter() - start, 1),
     }
@@ -129,7 +163,7 @@ def _train_in_worker(job: dict) -> dict:
 
     torch.set_num_threads(1)
     quiet_libraries()
-    data_args = _data_arguments(job["data_dir"], job["dataset"], job["quick_file"])
+    data_args = _data_arguments(job["data_dir"], job["dataset"], job["quick_file"], job["workdir"])
     workdir = os.path.join(job["workdir"], job["dataset"])
     measured = train_one(data_args, job["init"], job["candidate"], job["seed"], workdir, job["glove"], job["quick"])
     row = {k: job[k] for k in ("dataset", "init", "candidate", "seed")} | measured
@@ -138,13 +172,13 @@ def _train_in_worker(job: dict) -> dict:
     return row
 
 
-def tfidf_validation(data_dir: str | None, dataset: str, quick_file: str | None) -> float:
+def tfidf_validation(data_dir: str | None, dataset: str, quick_file: str | None, workdir: str) -> float:
     """TF-IDF + LR validation accuracy (%) on the split gru-hf's loader carves, C chosen on that split."""
     from gru_hf.data import load_data
 
     from .peers import run_tfidf
 
-    loaded = load_data(_data_arguments(data_dir, dataset, quick_file))
+    loaded = load_data(_data_arguments(data_dir, dataset, quick_file, workdir))
     splits = {
         name: (list(loaded.splits[name]["text"]), list(loaded.splits[name]["labels"]))
         for name in ("train", "validation")
@@ -169,13 +203,13 @@ def run(data_dir: str, workdir: str, quick: bool) -> dict:
     else:
         glove = os.path.join(data_dir, GLOVE_FILE)
         # Seed by seed, so that a sweep stopped early has every candidate on the same seeds.
-        plan = [(d, i, c, s) for s in SEEDS for d in DATASETS for i in INITS for c in SWEEP_CANDIDATES]
+        plan = [(d, i, c, s) for s in SEEDS for d in SWEEP_DATASETS for i in INITS for c in SWEEP_CANDIDATES]
     jobs = [
         {"dataset": d, "init": i, "candidate": c, "seed": s, "data_dir": data_dir, "quick_file": quick_file}
         | {"workdir": workdir, "glove": glove, "quick": quick, "log_path": log_path}
         for d, i, c, s in plan
     ]
-    tfidf = {d: tfidf_validation(data_dir, d, quick_file) for d in ({"quick"} if quick else DATASETS)}
+    tfidf = {d: tfidf_validation(data_dir, d, quick_file, workdir) for d in ({"quick"} if quick else SWEEP_DATASETS)}
     if quick:
         runs = [_train_in_worker(job) for job in jobs]
     else:
@@ -191,8 +225,8 @@ def run(data_dir: str, workdir: str, quick: bool) -> dict:
     }
 
 
-def summarise(runs: list[dict]) -> dict:
-    """(dataset, init) -> candidate -> mean validation accuracy over the seeds measured for every candidate."""
+def summarise(runs: list[dict], metric: str = "validation_accuracy") -> dict:
+    """(dataset, init) -> candidate -> (mean of `metric` over the seeds measured for every candidate, the seeds)."""
     table = {}
     for row in runs:
         table.setdefault((row["dataset"], row["init"]), {}).setdefault(row["candidate"], {})[row["seed"]] = row
@@ -200,10 +234,7 @@ def summarise(runs: list[dict]) -> dict:
     for key, by_candidate in table.items():
         common = set.intersection(*(set(seeds) for seeds in by_candidate.values()))
         summary[key] = {
-            candidate: (
-                sum(by_candidate[candidate][s]["validation_accuracy"] for s in common) / len(common),
-                sorted(common),
-            )
+            candidate: (sum(by_candidate[candidate][s][metric] for s in common) / len(common), sorted(common))
             for candidate in by_candidate
             if common
         }
@@ -211,7 +242,6 @@ def summarise(runs: list[dict]) -> dict:
 
 
 def render(results: dict) -> str:
-    summary = summarise(results["runs"])
     candidates = results.get("candidates") or list(CANDIDATES)
     tfidf = results.get("tfidf_validation", {})
     epochs = results["epochs"] or "the default (10, early stopping)"
@@ -221,6 +251,16 @@ def render(results: dict) -> str:
         "texts; in brackets: the change from the defaults."
         + (f" {TFIDF_ROW}: its C chosen on the same validation split." if tfidf else ""),
         "",
+        *_table(summarise(results["runs"]), candidates, tfidf),
+    ]
+    if all("validation_f1_macro" in row for row in results["runs"]):
+        lines += ["", "Validation macro-F1 (%), the same runs:", ""]
+        lines += _table(summarise(results["runs"], "validation_f1_macro"), candidates, {})
+    return "\n".join(lines)
+
+
+def _table(summary: dict, candidates: list[str], tfidf: dict) -> list[str]:
+    lines = [
         "| dataset | init | seeds | " + " | ".join(candidates) + (f" | {TFIDF_ROW}" if tfidf else "") + " |",
         "|---|---|---|" + "---|" * (len(candidates) + bool(tfidf)),
     ]
@@ -238,7 +278,7 @@ def render(results: dict) -> str:
         if tfidf:
             cells.append(f"{tfidf[dataset]:.2f}" if dataset in tfidf else "-")
         lines.append(f"| {dataset} | {init} | {','.join(map(str, seeds))} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    return lines
 
 
 # Measured on 2026-12-01 (23:08-23:40 UTC) on the shared 2-core machine with `run(data_dir, workdir, quick=False)`,
