@@ -218,7 +218,7 @@ def test_int8_keeps_accuracy_on_a_trained_model(tmp_path, tiny_files):
     # dynamic quantization, whose scale for the classifier's input is the batch's (measured: 9e-4 here; a row put
     # in another row's place would be off by the logits' own size, 5e-2).
     session = ort.InferenceSession(quantized.SerializeToString(), providers=["CPUExecutionProvider"])
-    ids, mask = _batch(len(json.loads((out / "tokenizer.json").read_text())["model"]["vocab"]), torch.Generator(), 40)
+    ids, mask = _batch(json.loads((out / "config.json").read_text())["vocab_size"], torch.Generator(), 40)
     together = session.run(["logits"], {"input_ids": ids.numpy(), "attention_mask": mask.numpy()})[0]
     alone = [
         session.run(["logits"], {"input_ids": i[None].numpy(), "attention_mask": m[None].numpy()})[0][0]

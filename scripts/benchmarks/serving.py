@@ -522,12 +522,12 @@ def cold_cli(model_dir: str, sentence: str, repeats: int) -> dict:
 # The section.
 
 
-def arithmetic(gru_dir: str, texts: list[str], rows: dict, peak: dict) -> dict:
+def arithmetic(gru_dir: str, config: dict, texts: list[str], rows: dict, peak: dict) -> dict:
     """The GRU's arithmetic against the hardware, for the ONNX fp32 runtime at batch 64 and for the rate that would
-    equal model2vec's: GRU FLOPs per token (`gru_inference_flops_per_token`), the tokens it computes (the runtime's
-    batches of SERVING_BATCH texts, sorted by length and run in groups of `rows_per_run` rows, each padded to its
-    longest row: onnxruntime's GRU steps every row to the longest), and the GFLOP/s that makes against the GEMM peak
-    of one thread measured in this process."""
+    equal model2vec's: GRU FLOPs per token (`gru_inference_flops_per_token` of the model's `config` values), the
+    tokens it computes (the runtime's batches of SERVING_BATCH texts, sorted by length and run in groups of
+    `rows_per_run` rows, each padded to its longest row: onnxruntime's GRU steps every row to the longest), and the
+    GFLOP/s that makes against the GEMM peak of one thread measured in this process."""
     from gru_hf.onnx import OnnxClassifier
 
     from .timing import gru_inference_flops_per_token
@@ -540,8 +540,7 @@ def arithmetic(gru_dir: str, texts: list[str], rows: dict, peak: dict) -> dict:
         for g in range(0, len(chunk), runtime.rows_per_run):
             group = chunk[g : g + runtime.rows_per_run]
             computed += len(group) * max(1, group[-1])
-    with open(os.path.join(gru_dir, "config.json"), encoding="utf-8") as f:
-        per_token = gru_inference_flops_per_token(json.load(f))
+    per_token = gru_inference_flops_per_token(config)
     per_sentence = per_token * computed / max(1, len(texts))
     peak_gflops = peak["gemm_2048x2048"]["gflops"]
     out = {
@@ -581,7 +580,7 @@ def run_dataset(name: str, data_dir: str, workdir: str, quick: bool, peak: dict)
         paths[M2V_ROW] = m2v_path
     paths[FASTTEXT_ROW], fast = fasttext_model(splits, os.path.join(base, "fasttext"), quick)
     rows = time_rows(paths, texts, 1 if quick else SERVING_REPEATS)
-    work = arithmetic(gru_dir, texts, rows, peak)
+    work = arithmetic(gru_dir, gru["config"], texts, rows, peak)
     fresh = SERVING_QUICK_FRESH_PROCESSES or not quick
     for row, path in paths.items():
         log(f"serving: peak RSS, {row}")
