@@ -409,7 +409,7 @@ def test_distillation_passes_the_recorded_settings_of_a_reused_dataset_to_the_ne
     monkeypatch.setattr(distillation, "reused_result", lambda name: dict(reused, reused={"git": "abc", "date": "d"}))
     seen = {}
 
-    def fake_run_dataset(data_dir, name, workdir, quick, chosen):
+    def fake_run_dataset(data_dir, name, workdir, quick, chosen, reused_grid=None):
         seen[name] = chosen
         return {"chosen": chosen[0], "settings": chosen[1]}
 
@@ -422,3 +422,26 @@ def test_distillation_passes_the_recorded_settings_of_a_reused_dataset_to_the_ne
     assert seen == {"sst2": ("augment x4", {"augment_factor": 4})}
     assert results["datasets"]["sst2"] == {"chosen": "augment x4", "settings": {"augment_factor": 4}}
     assert results["datasets"]["mr"]["reused"] == {"git": "abc", "date": "d"}
+
+
+def test_distillation_reruns_the_rows_of_a_dataset_whose_grid_is_reused(monkeypatch, tmp_path):
+    """GRU_HF_DISTILL_REUSE_GRID: the dataset trains its rows again with the choice its earlier run made, and
+    reports that run's grid with its commit and time; the next dataset gets the same choice."""
+    from benchmarks import distillation
+
+    grid = {"candidate augment x4": {"validation_accuracy": 81.35, "train_s": 854.5}}
+    saved = {"chosen": "augment x4", "settings": {"augment_factor": 4}, "models": {}, "grid": grid}
+    monkeypatch.setattr(distillation, "reused_result", lambda name: dict(saved, reused={"git": "abc", "date": "d"}))
+    seen = {}
+
+    def fake_run_dataset(data_dir, name, workdir, quick, chosen, reused_grid=None):
+        seen[name] = (chosen, reused_grid)
+        return {"chosen": chosen[0], "settings": chosen[1]}
+
+    monkeypatch.setattr(distillation, "run_dataset", fake_run_dataset)
+    monkeypatch.setattr(distillation, "save_dataset_result", lambda name, result: None)
+    monkeypatch.setenv("GRU_HF_DISTILL_DATASETS", "mr,sst2")
+    monkeypatch.setenv("GRU_HF_DISTILL_REUSE_GRID", "mr")
+    distillation.run(str(tmp_path), str(tmp_path), quick=False)
+    choice = ("augment x4", {"augment_factor": 4})
+    assert seen == {"mr": (choice, {"rows": grid, "reused": {"git": "abc", "date": "d"}}), "sst2": (choice, None)}

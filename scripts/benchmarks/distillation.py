@@ -405,9 +405,12 @@ def teacher_row(facts: dict, rows: list[dict]) -> dict:
     }
 
 
-def run_dataset(data_dir: str, name: str, workdir: str, quick: bool, chosen: tuple | None) -> dict:
+def run_dataset(
+    data_dir: str, name: str, workdir: str, quick: bool, chosen: tuple | None, reused_grid: dict | None = None
+) -> dict:
     """One dataset's rows. `chosen`: (candidate name, its settings) chosen on an earlier dataset's validation, or
-    None to choose here (the grid)."""
+    None to choose here (the grid). `reused_grid`: this dataset's grid from an earlier run ({"rows", "reused"}),
+    reported as it was measured (its students are not timed again); `chosen` is then that run's choice."""
     seeds = QUICK_SEEDS if quick else SEEDS
     splits = load_splits(data_dir, name, workdir)
     teacher_dir, teacher_facts = teacher(data_dir, name, workdir, quick, splits["train"][0])
@@ -426,6 +429,8 @@ def run_dataset(data_dir: str, name: str, workdir: str, quick: bool, chosen: tup
     rows = run_jobs(first, quick)
     by_key = {r["key"]: r for r in rows}
     grid = {k: v for k, v in by_key.items() if k.startswith(("candidate ", "size "))}
+    if reused_grid is not None:
+        grid = reused_grid["rows"]
     if chosen is None:
         name_chosen = choose({c: by_key[f"candidate {c}"] for c in candidates(quick)})
         chosen = (name_chosen, DISTILL_CANDIDATES[name_chosen])
@@ -443,12 +448,14 @@ def run_dataset(data_dir: str, name: str, workdir: str, quick: bool, chosen: tup
     for label in (*DISTILLED_ROWS.values(), *GRU_HF_ROWS.values()):
         paths[label] = ("PyTorch bare", models[label]["runs"][0]["output_dir"])
     for key, row in grid.items():
-        if key.startswith("size "):
+        if key.startswith("size ") and reused_grid is None:
             paths[key] = ("PyTorch bare", row["output_dir"])
     for row, value in speed_rows(paths, tfidf_model, splits["test"][0]).items():
         (models[row] if row in models else grid[row])["sentences_per_s"] = value
     transfer = models[DISTILLED_ROWS["glove"]]["runs"][0].get("transfer_set")
+    reused = {"grid_reused": reused_grid["reused"]} if reused_grid is not None else {}
     return {
+        **reused,
         "test_name": DATASETS[name]["test_name"],
         "sizes": {split: len(splits[split][0]) for split in ("train", "validation", "test")},
         "chosen": chosen[0],
@@ -533,21 +540,33 @@ def reused_result(name: str) -> dict:
     return {**saved["result"], "reused": saved["measured"]}
 
 
+_REUSE_VARIABLES = ("GRU_HF_DISTILL_REUSE", "GRU_HF_DISTILL_REUSE_GRID")
+
+
 def run(data_dir: str, workdir: str, quick: bool) -> dict:
     """Every dataset of DISTILL_DATASETS (or of GRU_HF_DISTILL_DATASETS, comma-separated, in that order). A dataset
     named in GRU_HF_DISTILL_REUSE is not rerun: its rows from an earlier run (saved beside its teacher) are reported
-    with that run's commit and time."""
+    with that run's commit and time. A dataset named in GRU_HF_DISTILL_REUSE_GRID reruns its rows with the choice
+    and grid of its earlier run (reported with that run's commit and time), skipping the grid's hour of training."""
     names = DISTILL_DATASETS[:1] if quick else DISTILL_DATASETS
     if not quick and os.environ.get("GRU_HF_DISTILL_DATASETS"):
         names = tuple(n.strip() for n in os.environ["GRU_HF_DISTILL_DATASETS"].split(",") if n.strip())
-    reuse = set() if quick else {n.strip() for n in os.environ.get("GRU_HF_DISTILL_REUSE", "").split(",")}
+    reuse, reuse_grid = (
+        (set(), set())
+        if quick
+        else tuple({n.strip() for n in os.environ.get(v, "").split(",")} for v in _REUSE_VARIABLES)
+    )
     datasets, chosen = {}, None
     for name in names:
         log(f"distillation: {name}")
         if name in reuse:
             datasets[name] = reused_result(name)
         else:
-            datasets[name] = run_dataset(data_dir, name, workdir, quick, chosen)
+            grid = None
+            if name in reuse_grid:
+                saved = reused_result(name)
+                chosen, grid = (saved["chosen"], saved["settings"]), {"rows": saved["grid"], "reused": saved["reused"]}
+            datasets[name] = run_dataset(data_dir, name, workdir, quick, chosen, grid)
             if not quick:
                 save_dataset_result(name, datasets[name])
         # Chosen on the first dataset's validation (MR), used on the others: its settings as recorded, so that rows
@@ -628,8 +647,13 @@ def render(results: dict) -> str:
                 ]
                 for k, r in d["grid"].items()
             ]
+            grid_source = (
+                f" (the grid of the run at git {d['grid_reused']['git']}, {d['grid_reused']['date']}, reused)"
+                if "grid_reused" in d
+                else ""
+            )
             lines += [
-                f"Chosen on {d['test_name'].split()[0]} validation (seed 0, GloVe student):",
+                f"Chosen on {d['test_name'].split()[0]} validation (seed 0, GloVe student){grid_source}:",
                 "",
                 *table(
                     ["setting or student size", "val acc", "sentences/s", "train s"], ["l", "r", "r", "r"], grid_rows
