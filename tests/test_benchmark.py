@@ -148,6 +148,8 @@ def check_results(results: dict) -> None:
     for label, row in mr["models"].items():
         if "test_accuracy_mean" in row:
             assert 0.0 <= row["test_accuracy_mean"] <= 100.0 and row["sentences_per_s"] > 0, label
+    for label in ("gru-hf distilled (GloVe 50d)", "gru-hf (random init)"):  # also served through their export
+        assert mr["models"][label]["runtime_sentences_per_s"] > 0, label
     distilled = mr["models"]["gru-hf distilled (GloVe 50d)"]["runs"][0]
     assert distilled["transfer_set"]["train"] == mr["sizes"]["train"]
     assert mr["targets"]
