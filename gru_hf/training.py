@@ -288,6 +288,27 @@ class LengthSortedSampler(torch.utils.data.Sampler):
         return len(self.order)
 
 
+class RowsInMemory(torch.utils.data.Dataset):
+    """The rows of an unformatted `datasets.Dataset`, held as Python lists: what the DataLoader fetches per
+    training batch without a trip through Arrow. `__getitems__` returns what the Dataset's own returns (the same
+    dicts, in the same order), so the collator, the samplers and the batches are unchanged."""
+
+    def __init__(self, dataset: Dataset):
+        self.columns = dataset.to_dict()
+        self.column_names = list(self.columns)
+        self.num_rows = len(dataset)
+
+    def __len__(self) -> int:
+        return self.num_rows
+
+    def __getitem__(self, index: int) -> dict:
+        return {name: values[index] for name, values in self.columns.items()}
+
+    def __getitems__(self, indices: list[int]) -> list[dict]:
+        columns = [(name, [values[i] for i in indices]) for name, values in self.columns.items()]
+        return [{name: values[k] for name, values in columns} for k in range(len(indices))]
+
+
 class PaddingCollator:
     """What `DataCollatorWithPadding(tokenizer)` returns (the same keys, values and dtypes), built with torch
     directly: lists of token ids (and their attention masks) padded to the longest text on the tokenizer's padding
@@ -396,6 +417,17 @@ class GRUTrainer(Trainer):
     batches, and a separate embedding learning rate."""
 
     class_weights: torch.Tensor | None = None
+    # The training rows are handed to the DataLoader as `RowsInMemory` (see `_remove_unused_columns`).
+    training_rows_in_memory = True
+
+    def _remove_unused_columns(self, dataset, description=None):
+        dataset = super()._remove_unused_columns(dataset, description)
+        # Every training batch otherwise reads its rows from Arrow (datasets' `__getitems__`); evaluation keeps the
+        # Dataset, which its length-sorted sampler reads.
+        if self.training_rows_in_memory and description == "Training" and isinstance(dataset, Dataset):
+            if dataset.format["type"] is None:
+                return RowsInMemory(dataset)
+        return dataset
 
     def training_step(self, model, inputs, num_items_in_batch=None):
         probability = getattr(self.args, "word_dropout", 0.0)

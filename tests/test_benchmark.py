@@ -416,7 +416,7 @@ def test_distillation_passes_the_recorded_settings_of_a_reused_dataset_to_the_ne
         return {"chosen": chosen[0], "settings": chosen[1]}
 
     monkeypatch.setattr(distillation, "run_dataset", fake_run_dataset)
-    monkeypatch.setattr(distillation, "save_dataset_result", lambda name, result: None)
+    monkeypatch.setattr(distillation, "save_dataset_result", lambda name, result, started: None)
     monkeypatch.setenv("GRU_HF_DISTILL_DATASETS", "mr,sst2")
     monkeypatch.setenv("GRU_HF_DISTILL_REUSE", "mr")
     assert "augment x4" not in distillation.DISTILL_CANDIDATES
@@ -441,7 +441,7 @@ def test_distillation_reruns_the_rows_of_a_dataset_whose_grid_is_reused(monkeypa
         return {"chosen": chosen[0], "settings": chosen[1]}
 
     monkeypatch.setattr(distillation, "run_dataset", fake_run_dataset)
-    monkeypatch.setattr(distillation, "save_dataset_result", lambda name, result: None)
+    monkeypatch.setattr(distillation, "save_dataset_result", lambda name, result, started: None)
     monkeypatch.setenv("GRU_HF_DISTILL_DATASETS", "mr,sst2")
     monkeypatch.setenv("GRU_HF_DISTILL_REUSE_GRID", "mr")
     distillation.run(str(tmp_path), str(tmp_path), quick=False)

@@ -97,3 +97,47 @@ def test_training_steps_give_the_same_loss_and_weights(tokenizer):
     assert reference[0] == ours[0]
     for name, value in reference[1].items():
         assert torch.equal(value, ours[1][name]), name
+
+
+@pytest.mark.parametrize("strategy", ["group_by_length", "random"])
+def test_training_batches_are_the_same_from_rows_in_memory(tokenizer, tmp_path, strategy):
+    """GRUTrainer hands the DataLoader the training rows as Python lists (`RowsInMemory`) instead of the Arrow
+    Dataset: every batch of an epoch is the same (order, tensors), unused columns are still dropped, and evaluation
+    keeps its Dataset."""
+    from datasets import Dataset
+
+    from gru_hf.training import GRUTrainer, GRUTrainingArguments, RowsInMemory
+
+    texts = [" ".join(["good"] * (i % 7) + ["film"] * (i % 3)) for i in range(50)]
+    encoded = tokenizer(texts, truncation=True)
+    dataset = Dataset.from_dict(
+        {"input_ids": encoded["input_ids"], "labels": [i % 2 for i in range(50)], "text": texts}
+    )
+    config = GRUConfig(vocab_size=len(tokenizer), embedding_dim=8, hidden_size=8, num_labels=2)
+    args = GRUTrainingArguments(
+        output_dir=str(tmp_path), per_device_train_batch_size=8, train_sampling_strategy=strategy, seed=3
+    )
+
+    def batches(in_memory):
+        torch.manual_seed(0)
+        trainer = GRUTrainer(
+            model=GRUForSequenceClassification(config),
+            args=args,
+            train_dataset=dataset,
+            eval_dataset=dataset,
+            data_collator=data_collator(tokenizer),
+            processing_class=tokenizer,
+        )
+        trainer.training_rows_in_memory = in_memory
+        loader = trainer.get_train_dataloader()
+        assert isinstance(loader.dataset, RowsInMemory) == in_memory
+        assert not isinstance(trainer.get_eval_dataloader().dataset, RowsInMemory)
+        torch.manual_seed(1)  # the sampler's shuffle
+        return list(loader)
+
+    arrow, memory = batches(False), batches(True)
+    assert len(arrow) == len(memory) == 7
+    for a, m in zip(arrow, memory):
+        assert set(a) == set(m) == {"input_ids", "attention_mask", "labels"}
+        for key in a:
+            assert torch.equal(a[key], m[key]), key

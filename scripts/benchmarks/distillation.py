@@ -531,12 +531,10 @@ def saved_result_path(name: str) -> str:
     return os.path.join(TEACHER_ROOT, name, "distillation-result.json")
 
 
-def save_dataset_result(name: str, result: dict) -> None:
+def save_dataset_result(name: str, result: dict, started: dict) -> None:
     """Keep a finished dataset's rows beside its teacher (outputs/, ignored by git), stamped with the commit and
-    time, so that a later run may reuse them on request (GRU_HF_DISTILL_REUSE)."""
-    from .runner import git_commit
-
-    stamp = {"git": git_commit(), "date": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    time the run started at (`started`), so that a later run may reuse them on request (GRU_HF_DISTILL_REUSE)."""
+    stamp = dict(started)
     os.makedirs(os.path.dirname(saved_result_path(name)), exist_ok=True)
     with open(saved_result_path(name), "w", encoding="utf-8") as f:
         json.dump({"measured": stamp, "result": result}, f, indent=1)
@@ -564,6 +562,9 @@ def run(data_dir: str, workdir: str, quick: bool) -> dict:
         if quick
         else tuple({n.strip() for n in os.environ.get(v, "").split(",")} for v in _REUSE_VARIABLES)
     )
+    from .runner import git_commit
+
+    started = {"git": git_commit(), "date": time.strftime("%Y-%m-%dT%H:%M:%S%z")}  # commits made later do not count
     datasets, chosen = {}, None
     for name in names:
         log(f"distillation: {name}")
@@ -576,7 +577,7 @@ def run(data_dir: str, workdir: str, quick: bool) -> dict:
                 chosen, grid = (saved["chosen"], saved["settings"]), {"rows": saved["grid"], "reused": saved["reused"]}
             datasets[name] = run_dataset(data_dir, name, workdir, quick, chosen, grid)
             if not quick:
-                save_dataset_result(name, datasets[name])
+                save_dataset_result(name, datasets[name], started)
         # Chosen on the first dataset's validation (MR), used on the others: its settings as recorded, so that rows
         # reused from a run whose candidates had other names still pass on what they ran with.
         chosen = (datasets[name]["chosen"], datasets[name]["settings"])

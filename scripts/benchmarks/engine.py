@@ -49,9 +49,8 @@ def speed_trainer(data, sizes, workdir, model_config, callbacks=(), trainer_clas
     replace training arguments (the profile section's knobs); `collator` defaults to what gru-hf's own job uses.
     Returns (trainer, tokens), where tokens[0] counts the real tokens collated since it was last reset."""
     from datasets import Dataset
-    from transformers import Trainer
 
-    from gru_hf.training import GRUTrainingArguments, configure_cpu, data_collator
+    from gru_hf.training import GRUTrainer, GRUTrainingArguments, configure_cpu, data_collator
 
     configure_cpu()
     set_all_seeds(0)
@@ -88,7 +87,7 @@ def speed_trainer(data, sizes, workdir, model_config, callbacks=(), trainer_clas
         tokens[0] += sum(len(f["input_ids"]) for f in features)
         return collate(features)
 
-    trainer = (trainer_class or Trainer)(
+    trainer = (trainer_class or GRUTrainer)(
         model=model,
         args=GRUTrainingArguments(**arguments),
         train_dataset=dataset,
@@ -99,8 +98,9 @@ def speed_trainer(data, sizes, workdir, model_config, callbacks=(), trainer_clas
     return trainer, tokens
 
 
-def timed_trainer(data, sizes, epochs, workdir, model_config, collator=None, **overrides) -> dict:
-    """gru-hf's own Trainer path on the pre-tokenised data: length-grouped batches, flush-to-zero."""
+def timed_trainer(data, sizes, epochs, workdir, model_config, collator=None, rows_in_memory=True, **overrides) -> dict:
+    """gru-hf's own Trainer path (`GRUTrainer`) on the pre-tokenised data: length-grouped batches, flush-to-zero;
+    `rows_in_memory=False`: its training rows read from the Arrow Dataset instead (see `GRUTrainer`)."""
     from transformers import TrainerCallback
 
     meter = Meter()
@@ -118,6 +118,7 @@ def timed_trainer(data, sizes, epochs, workdir, model_config, collator=None, **o
         data, sizes, workdir, model_config, [MeterCallback()], collator=collator, num_train_epochs=epochs, **overrides
     )
     counter.append(tokens)
+    trainer.training_rows_in_memory = rows_in_memory
     runtime = trainer.train().metrics["train_runtime"]
     total = epochs * data["stats"]["tokens"]
     return {**meter.result(), "train_runtime_s": runtime, "tokens_per_s_train_runtime": total / runtime}
@@ -226,7 +227,7 @@ def render(results: dict) -> str:
         ),
         "",
         "gru-hf hand loop = GRUForSequenceClassification in a plain Adam loop over the Trainer's length-grouped "
-        "order; gru-hf Trainer = `Trainer.train()` on the same pre-tokenised data (its train_runtime, AdamW). "
+        "order; gru-hf Trainer = `GRUTrainer.train()` on the same pre-tokenised data (its train_runtime, AdamW). "
         "At seed sizes gru-hf uses pooling=last and no dropout (the seed's computation); at project sizes its "
         "defaults (max pooling, dropout 0.25) against a seed BiGRU reading both final states. Clean % = share of "
         "the timed slices in which other processes used under a quarter of a core.",

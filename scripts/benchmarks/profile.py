@@ -92,11 +92,11 @@ class StepWindow:
 
 
 def profiled_trainer_class(window: StepWindow, instrument: bool):
-    """A `Trainer` whose step phases run inside profiler ranges (when `instrument`); the window's clock starts and
-    stops at the end of a step, outside every range."""
-    from transformers import Trainer
+    """gru-hf's `GRUTrainer` with its step phases inside profiler ranges (when `instrument`); the window's clock
+    starts and stops at the end of a step, outside every range."""
+    from gru_hf.training import GRUTrainer
 
-    class ProfiledTrainer(Trainer):
+    class ProfiledTrainer(GRUTrainer):
         def _maybe_log_save_evaluate(self, *args, **kwargs):
             if instrument:
                 with record_function("logging / saving / evaluation"):
@@ -255,6 +255,7 @@ def knob_jobs(data, sizes, model_config, workdir, quick: bool) -> dict:
     return {
         **jobs,
         "optim adamw_torch (foreach)": partial(run, optim="adamw_torch"),
+        "training rows read from Arrow (datasets' __getitems__)": partial(run, rows_in_memory=False),
         "max_grad_norm 0 (no clipping: changes training)": partial(run, max_grad_norm=0.0),
         "logging every 2% of steps (the job's default)": partial(run, logging_strategy="steps", logging_steps=0.02),
         "dataloader_num_workers 1": partial(run, dataloader_num_workers=1),
