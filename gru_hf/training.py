@@ -289,24 +289,49 @@ class LengthSortedSampler(torch.utils.data.Sampler):
 
 
 class RowsInMemory(torch.utils.data.Dataset):
-    """The rows of an unformatted `datasets.Dataset`, held as Python lists: what the DataLoader fetches per
-    training batch without a trip through Arrow. `__getitems__` returns what the Dataset's own returns (the same
-    dicts, in the same order), so the collator, the samplers and the batches are unchanged."""
+    """The rows of an unformatted `datasets.Dataset` for the training DataLoader, without a trip through Arrow's row
+    access per batch: columns of number lists (token ids, masks, logits) as one flat numpy array with row offsets
+    (the memory Arrow uses, not a Python object per token), other columns as Python lists. `__getitems__` returns
+    what the Dataset's own returns (the same dicts, values and Python types, in the same order), so the collator,
+    the samplers and the batches are unchanged."""
 
     def __init__(self, dataset: Dataset):
-        self.columns = dataset.to_dict()
-        self.column_names = list(self.columns)
-        self.num_rows = len(dataset)
+        import pyarrow as pa
+
+        table = dataset.with_format("arrow")[:]  # the rows in the Dataset's order (select / shuffle applied)
+        self.column_names = list(table.column_names)
+        self.num_rows = table.num_rows
+        self.flat, self.lists = {}, {}
+        for name in self.column_names:
+            column = table.column(name).combine_chunks()
+            kind = column.type
+            if (
+                (pa.types.is_list(kind) or pa.types.is_large_list(kind))
+                and (pa.types.is_integer(kind.value_type) or pa.types.is_floating(kind.value_type))
+                and column.null_count == 0
+                and column.values.null_count == 0
+            ):
+                self.flat[name] = (column.offsets.to_numpy(), column.values.to_numpy(zero_copy_only=False))
+            else:
+                self.lists[name] = column.to_pylist()
 
     def __len__(self) -> int:
         return self.num_rows
 
+    def _value(self, name: str, index: int):
+        if name in self.lists:
+            return self.lists[name][index]
+        offsets, values = self.flat[name]
+        return values[offsets[index] : offsets[index + 1]].tolist()
+
     def __getitem__(self, index: int) -> dict:
-        return {name: values[index] for name, values in self.columns.items()}
+        if not -self.num_rows <= index < self.num_rows:
+            raise IndexError(f"row {index} of {self.num_rows}")
+        index %= self.num_rows
+        return {name: self._value(name, index) for name in self.column_names}
 
     def __getitems__(self, indices: list[int]) -> list[dict]:
-        columns = [(name, [values[i] for i in indices]) for name, values in self.columns.items()]
-        return [{name: values[k] for name, values in columns} for k in range(len(indices))]
+        return [self[index] for index in indices]
 
 
 class PaddingCollator:

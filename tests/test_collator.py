@@ -141,3 +141,43 @@ def test_training_batches_are_the_same_from_rows_in_memory(tokenizer, tmp_path, 
         assert set(a) == set(m) == {"input_ids", "attention_mask", "labels"}
         for key in a:
             assert torch.equal(a[key], m[key]), key
+
+
+def test_rows_in_memory_return_what_the_dataset_returns():
+    """Every row and batch of `RowsInMemory` equals the Dataset's own, Python types included, for number-list
+    columns (kept flat), scalars, strings, empty rows and a shuffled selection; indices past the end raise."""
+    from datasets import Dataset, Features, Sequence, Value
+
+    from gru_hf.training import RowsInMemory
+
+    rng = np.random.default_rng(0)
+    rows = {
+        "input_ids": [rng.integers(5, 50_000, size=int(n)).tolist() for n in rng.integers(0, 30, size=40)],
+        "labels": rng.integers(0, 3, size=40).tolist(),
+        "teacher_logits": rng.normal(size=(40, 3)).astype(np.float32).tolist(),
+        "score": rng.normal(size=40).astype(np.float32).tolist(),
+        "text": [f"text {i}" for i in range(40)],
+    }
+    features = Features(
+        {
+            "input_ids": Sequence(Value("int32")),
+            "labels": Value("int64"),
+            "teacher_logits": Sequence(Value("float32")),
+            "score": Value("float32"),
+            "text": Value("string"),
+        }
+    )
+    dataset = Dataset.from_dict(rows, features=features)
+    for source in (dataset, dataset.shuffle(seed=1).select(range(7, 31))):
+        memory = RowsInMemory(source)
+        assert len(memory) == len(source) and set(memory.flat) == {"input_ids", "teacher_logits"}
+        for index in range(len(source)):
+            expected, got = source[index], memory[index]
+            assert got == expected
+            assert {k: type(v) for k, v in got.items()} == {k: type(v) for k, v in expected.items()}
+            assert all(type(v) is type(w) for v, w in zip(got["input_ids"], expected["input_ids"]))
+        batch = [3, 0, len(source) - 1, 3]
+        assert memory.__getitems__(batch) == source.__getitems__(batch)
+        assert memory[-1] == source[len(source) - 1]
+        with pytest.raises(IndexError):
+            memory[len(source)]
