@@ -442,16 +442,29 @@ class GRUTrainer(Trainer):
     batches, and a separate embedding learning rate."""
 
     class_weights: torch.Tensor | None = None
-    # The training rows are handed to the DataLoader as `RowsInMemory` (see `_remove_unused_columns`).
+    # The training rows are handed to the DataLoader as `RowsInMemory` (see `_remove_unused_columns`) when their
+    # Arrow table is at most this size: a copy in each process's memory, where Arrow maps its cache files from disk
+    # (shared by the processes of one machine), so larger training sets keep Arrow.
     training_rows_in_memory = True
+    training_rows_in_memory_max_bytes = 512 * 2**20
 
     def _remove_unused_columns(self, dataset, description=None):
         dataset = super()._remove_unused_columns(dataset, description)
         # Every training batch otherwise reads its rows from Arrow (datasets' `__getitems__`); evaluation keeps the
         # Dataset, which its length-sorted sampler reads.
-        if self.training_rows_in_memory and description == "Training" and isinstance(dataset, Dataset):
-            if dataset.format["type"] is None:
+        if (
+            self.training_rows_in_memory
+            and description == "Training"
+            and isinstance(dataset, Dataset)
+            and dataset.format["type"] is None
+        ):
+            if dataset.data.nbytes <= self.training_rows_in_memory_max_bytes:
                 return RowsInMemory(dataset)
+            logger.info(
+                "training rows read from Arrow: %.0f MiB is more than the %.0f MiB held in memory",
+                dataset.data.nbytes / 2**20,
+                self.training_rows_in_memory_max_bytes / 2**20,
+            )
         return dataset
 
     def training_step(self, model, inputs, num_items_in_batch=None):

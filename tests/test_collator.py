@@ -136,6 +136,11 @@ def test_training_batches_are_the_same_from_rows_in_memory(tokenizer, tmp_path, 
         return list(loader)
 
     arrow, memory = batches(False), batches(True)
+    capped = GRUTrainer(
+        model=GRUForSequenceClassification(config), args=args, train_dataset=dataset, eval_dataset=dataset
+    )
+    capped.training_rows_in_memory_max_bytes = 0  # larger training sets keep Arrow
+    assert not isinstance(capped.get_train_dataloader().dataset, RowsInMemory)
     assert len(arrow) == len(memory) == 7
     for a, m in zip(arrow, memory):
         assert set(a) == set(m) == {"input_ids", "attention_mask", "labels"}
