@@ -438,8 +438,8 @@ def apply_word_dropout(input_ids, attention_mask, probability: float, unk_token_
 class GRUTrainer(Trainer):
     """The Trainer with gru-hf's model card instead of the generic one (`create_model_card`, which
     `Trainer.push_to_hub` calls too, writes the card data of the Trainer's `ModelCardCallback`), evaluation batches
-    sorted by length, and gru-hf's training-only options: class weights in the loss, word dropout on training
-    batches, and a separate embedding learning rate."""
+    sorted by length, training rows fetched from memory (`RowsInMemory`), and gru-hf's training-only options: class
+    weights in the loss, word dropout on training batches, and a separate embedding learning rate."""
 
     class_weights: torch.Tensor | None = None
     # The training rows are handed to the DataLoader as `RowsInMemory` (see `_remove_unused_columns`) when their

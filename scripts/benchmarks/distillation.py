@@ -29,7 +29,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from .accuracy import summarise_runs
 from .data import load_splits
 from .report import fmt, table
-from .runner import REPO_ROOT
+from .runner import REPO_ROOT, git_commit
 from .settings import (
     DATASETS,
     DISTILL_AUGMENT_SEED,
@@ -430,9 +430,10 @@ def run_dataset(
     first, second = plan(base, teacher_dir, seeds, chosen, quick)
     rows = run_jobs(first, quick)
     by_key = {r["key"]: r for r in rows}
-    grid = {k: v for k, v in by_key.items() if k.startswith(("candidate ", "size "))}
     if reused_grid is not None:
         grid = reused_grid["rows"]
+    else:
+        grid = {k: v for k, v in by_key.items() if k.startswith(("candidate ", "size "))}
     if chosen is None:
         name_chosen = choose({c: by_key[f"candidate {c}"] for c in candidates(quick)})
         chosen = (name_chosen, DISTILL_CANDIDATES[name_chosen])
@@ -534,19 +535,15 @@ def saved_result_path(name: str) -> str:
 def save_dataset_result(name: str, result: dict, started: dict) -> None:
     """Keep a finished dataset's rows beside its teacher (outputs/, ignored by git), stamped with the commit and
     time the run started at (`started`), so that a later run may reuse them on request (GRU_HF_DISTILL_REUSE)."""
-    stamp = dict(started)
     os.makedirs(os.path.dirname(saved_result_path(name)), exist_ok=True)
     with open(saved_result_path(name), "w", encoding="utf-8") as f:
-        json.dump({"measured": stamp, "result": result}, f, indent=1)
+        json.dump({"measured": started, "result": result}, f, indent=1)
 
 
 def reused_result(name: str) -> dict:
     with open(saved_result_path(name), encoding="utf-8") as f:
         saved = json.load(f)
     return {**saved["result"], "reused": saved["measured"]}
-
-
-_REUSE_VARIABLES = ("GRU_HF_DISTILL_REUSE", "GRU_HF_DISTILL_REUSE_GRID")
 
 
 def run(data_dir: str, workdir: str, quick: bool) -> dict:
@@ -557,13 +554,11 @@ def run(data_dir: str, workdir: str, quick: bool) -> dict:
     names = DISTILL_DATASETS[:1] if quick else DISTILL_DATASETS
     if not quick and os.environ.get("GRU_HF_DISTILL_DATASETS"):
         names = tuple(n.strip() for n in os.environ["GRU_HF_DISTILL_DATASETS"].split(",") if n.strip())
-    reuse, reuse_grid = (
-        (set(), set())
-        if quick
-        else tuple({n.strip() for n in os.environ.get(v, "").split(",")} for v in _REUSE_VARIABLES)
-    )
-    from .runner import git_commit
 
+    def named(variable):
+        return set() if quick else {n.strip() for n in os.environ.get(variable, "").split(",")}
+
+    reuse, reuse_grid = named("GRU_HF_DISTILL_REUSE"), named("GRU_HF_DISTILL_REUSE_GRID")
     started = {"git": git_commit(), "date": time.strftime("%Y-%m-%dT%H:%M:%S%z")}  # commits made later do not count
     datasets, chosen = {}, None
     for name in names:
