@@ -1,18 +1,20 @@
 """--autotune_seconds: a search on the validation split within the budget, the best trial chosen by validation, and
 the saved model exactly what `train()` makes of the chosen values."""
 
+import dataclasses
 import json
 import math
 import time
 
 import pytest
 import torch
-from conftest import tiny_args, write_csv
+from conftest import tiny_args, tiny_config, write_csv
 from safetensors.torch import load_file
 
-from gru_hf.autotune import choose_trial, chosen_arguments, noise_margin
+from gru_hf.autotune import choose_trial, chosen_arguments, noise_margin, search_space
 from gru_hf.cli import parse_train_arguments
-from gru_hf.training import train
+from gru_hf.modeling_gru import GRUForSequenceClassification
+from gru_hf.training import GRUTrainer, GRUTrainingArguments, train
 
 BUDGET = 15.0  # one tiny trial takes ~1 s on idle cores (CI), ~11 s with the machine fully loaded
 # Over the budget: the end of a step and an evaluation, the test evaluation, the retrain's data preparation and
@@ -206,3 +208,50 @@ def test_your_settings_kept_are_the_job_itself_not_retrained(tmp_path, monkeypat
         torch.testing.assert_close(tuned_weights[name], tensor, rtol=0, atol=0)
     for key in ("test_accuracy", "test_f1_macro", "test_loss"):
         assert plain["test"][key] == results["test"][key]
+
+
+def _trial_values(space, user, **changes):
+    import optuna
+
+    return space(optuna.trial.FixedTrial({**user, **changes}))
+
+
+def test_embedding_rate_is_searched_as_a_share_of_the_learning_rate(tmp_path, tokenizer):
+    """With pretrained vectors a trial draws the embeddings' rate as 1/4, 1/2 or 1x its learning rate; the trial's
+    Trainer trains with it, and the retrain of the chosen values gets the same rate."""
+    import optuna
+    from transformers.trainer_utils import HPSearchBackend
+
+    files = autotune_files(tmp_path)
+    model_args, _, training_args = parse_train_arguments(
+        tiny_args(files, tmp_path / "out", "--autotune_seconds", "30")
+    )
+    space, user = search_space(model_args, training_args)
+    assert "embedding_lr_scale" not in user and "embedding_learning_rate" not in _trial_values(space, user)
+
+    glove_args = dataclasses.replace(model_args, glove="vectors.txt")
+    space, user = search_space(glove_args, training_args)
+    assert user["embedding_lr_scale"] == 1.0  # your settings: the embeddings at the learning rate
+    values = _trial_values(space, user, learning_rate=0.01, embedding_lr_scale=0.25)
+    assert values["embedding_learning_rate"] == pytest.approx(0.0025)
+    _, chosen = chosen_arguments(
+        glove_args, training_args, {**user, "learning_rate": 0.01, "embedding_lr_scale": 0.25}
+    )
+    assert (chosen.learning_rate, chosen.embedding_learning_rate) == (0.01, values["embedding_learning_rate"])
+
+    # The trial's values set on the Trainer's arguments (as hyperparameter_search does) reach the optimizer.
+    model = GRUForSequenceClassification(tiny_config(tokenizer, id2label={0: "neg", 1: "pos"}))
+    arguments = GRUTrainingArguments(output_dir=str(tmp_path / "t"), eval_strategy="no", use_cpu=True)
+    trainer = GRUTrainer(model=model, args=arguments)
+    trainer.hp_search_backend = HPSearchBackend.OPTUNA
+    trainer.hp_space = space
+    trainer._hp_search_setup(optuna.trial.FixedTrial({**user, "learning_rate": 0.01, "embedding_lr_scale": 0.25}))
+    rates = {id(p): group["lr"] for group in trainer.create_optimizer().param_groups for p in group["params"]}
+    assert rates.pop(id(model.get_input_embeddings().weight)) == pytest.approx(0.0025)
+    assert set(rates.values()) == {0.01}
+
+    # An embedding rate of your own is searched with its share of your learning rate (0.003 / 0.02).
+    own = dataclasses.replace(training_args, embedding_learning_rate=0.003)
+    space, user = search_space(model_args, own)
+    assert user["embedding_lr_scale"] == pytest.approx(0.15)
+    assert _trial_values(space, user)["embedding_learning_rate"] == pytest.approx(0.003)
