@@ -357,6 +357,7 @@ def test_serving_targets_are_the_issues_ratios_of_rows_timed_together():
         "ONNX int8 session": row(7600.0, 79.8),
         "ONNX fp32 runtime": row(5000.0, 80.0, median=0.3),
         "ONNX int8 runtime": row(5200.0, 79.4),
+        serving.STUDENT_ROWS[0]: row(21000.0, 81.0),
         serving.M2V_ROW: row(20000.0, 77.0),
     }
     cold = {"gru-hf predict DIR TEXT --backend pytorch": {"median_s": 5.0}, "gru-hf --help": {"median_s": 0.05}}
@@ -364,6 +365,8 @@ def test_serving_targets_are_the_issues_ratios_of_rows_timed_together():
     assert {k: (round(v["value"], 3), v["threshold"], v["met"]) for k, v in targets.items()} == {
         "ONNX fp32 runtime / model2vec classifier, batch 64": (0.25, 1.0, False),
         "ONNX fp32 runtime accuracy, model2vec's": (80.0, 77.0, True),
+        "ONNX fp32 runtime, distilled hidden-64 student / model2vec classifier, batch 64": (1.05, 1.0, True),
+        "ONNX fp32 runtime, distilled hidden-64 student accuracy, model2vec's": (81.0, 77.0, True),
         "ONNX fp32 runtime / PyTorch bare, text in, labels out": (1.667, 1.5, True),
         "ONNX int8 runtime / PyTorch bare, text in, labels out": (1.733, 2.0, False),
         "ONNX fp32 session / PyTorch forward, the same batches": (1.75, 1.5, True),

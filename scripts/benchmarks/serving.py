@@ -1,7 +1,9 @@
 """Serving: one gru-hf model per dataset, trained with the package defaults as a user would (`gru-hf train
 --train_file ... --glove glove-6b-50d`), exported to ONNX (fp32 and int8), and served seven ways on the same test
-texts (MR test, SST-2 GLUE dev), beside model2vec's classifier and fastText: batch-1 latency, batch-64 throughput,
-accuracy, size on disk, peak RSS of a fresh process, and the wall time of a cold `gru-hf predict`.
+texts (MR test, SST-2 GLUE dev), and a distilled hidden-64 student (`gru-hf distill`, the distillation section's
+MiniLM teacher) served through the ONNX runtime, beside model2vec's classifier and fastText: batch-1 latency,
+batch-64 throughput, accuracy, size on disk, peak RSS of a fresh process, and the wall time of a cold
+`gru-hf predict`.
 
 Every timing pass of every row runs in one process, interleaved (row after row, `SERVING_REPEATS` times), so other
 processes on the machine slow all rows alike; one thread everywhere (torch, onnxruntime, BLAS, fastText).
@@ -37,6 +39,8 @@ from .settings import (
     SERVING_QUICK_TEXTS,
     SERVING_QUICK_TRAINING,
     SERVING_REPEATS,
+    SERVING_STUDENT,
+    SERVING_STUDENT_NAME,
     SERVING_THREADS,
 )
 from .timing import log, peak_rss_mb
@@ -51,10 +55,13 @@ ROWS = (
     "PyTorch forward",
     "ONNX fp32 session",
     "ONNX int8 session",
+    f"ONNX fp32 runtime, {SERVING_STUDENT_NAME}",
+    f"ONNX int8 runtime, {SERVING_STUDENT_NAME}",
     M2V_ROW,
     FASTTEXT_ROW,
 )
 GRU_ROWS = ROWS[:7]
+STUDENT_ROWS = ROWS[7:9]
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -192,6 +199,8 @@ LOADERS = {
     "PyTorch forward": _pytorch_forward,
     "ONNX fp32 session": _onnx_session(False),
     "ONNX int8 session": _onnx_session(True),
+    STUDENT_ROWS[0]: _onnx_runtime(False),
+    STUDENT_ROWS[1]: _onnx_runtime(True),
     M2V_ROW: _model2vec,
     FASTTEXT_ROW: _fasttext,
 }
@@ -309,6 +318,47 @@ def gru_model(train_file: str, test_file: str, data_dir: str, out: str, quick: b
         "config": {k: config.get(k) for k in keys},
         "job_test_accuracy": 100.0 * results.get("test", {}).get("test_accuracy", float("nan")),
         "job_validation_accuracy": 100.0 * results.get("validation", {}).get("eval_accuracy", float("nan")),
+        "train_s": train_s,
+    }
+
+
+def student_model(name: str, train_file: str, test_file: str, out: str, quick: bool) -> dict:
+    """`gru-hf distill` with the package defaults and SERVING_STUDENT, taught by the distillation section's teacher
+    of `name` (its logit cache reused), then the int8 export. Once per workdir, like `gru_model`. Returns
+    {"not_measured": why} without a teacher, and in --quick."""
+    from transformers import HfArgumentParser
+
+    from gru_hf.distillation.job import DISTILL_ARGUMENT_CLASSES, distill
+    from gru_hf.onnx import export
+    from gru_hf.vectors import DEFAULT_VECTORS, vectors_installed
+
+    from .distillation import TEACHER_ROOT
+
+    teacher = os.path.join(TEACHER_ROOT, name)
+    if quick:
+        return {"not_measured": "skipped in --quick"}
+    if not os.path.isfile(os.path.join(teacher, "results.json")):
+        return {"not_measured": f"no fine-tuned teacher in {teacher} (run the distillation section first)"}
+    argv = ["--teacher", teacher, "--teacher_cache_dir", os.path.join(TEACHER_ROOT, "logits")]
+    argv += ["--train_file", train_file, "--test_file", test_file, "--output_dir", out, "--disable_tqdm", "true"]
+    argv += ["--speed_texts", "0", *SERVING_STUDENT]
+    if vectors_installed(DEFAULT_VECTORS):
+        argv += ["--glove", DEFAULT_VECTORS]
+    start = time.perf_counter()
+    if not os.path.isfile(os.path.join(out, "config.json")):
+        log(f"serving: gru-hf distill {' '.join(argv)}")
+        distill(*HfArgumentParser(DISTILL_ARGUMENT_CLASSES).parse_args_into_dataclasses(args=argv))
+    with open(os.path.join(out, "results.json"), encoding="utf-8") as f:
+        results = json.load(f)
+    train_s = time.perf_counter() - start
+    if not os.path.isfile(os.path.join(out, "onnx", "model_quantized.onnx")):
+        export(out, quantize="int8")
+    facts = results.get("distillation", {})
+    return {
+        "argv": ["gru-hf", "distill", *argv],
+        "job_test_accuracy": 100.0 * results.get("test", {}).get("test_accuracy", float("nan")),
+        "teacher_test_accuracy": 100.0 * facts.get("teacher_test_metrics", {}).get("test_accuracy", float("nan")),
+        "transfer_set": facts.get("transfer_set", {}).get("total"),
         "train_s": train_s,
     }
 
@@ -575,6 +625,10 @@ def run_dataset(name: str, data_dir: str, workdir: str, quick: bool, peak: dict)
     gru_dir = os.path.join(base, "gru-hf")
     gru = gru_model(train_file, test_file, data_dir, gru_dir, quick)
     paths = {row: gru_dir for row in GRU_ROWS}
+    student_dir = os.path.join(base, "student")
+    student = student_model(name, train_file, test_file, student_dir, quick)
+    if "not_measured" not in student:
+        paths.update({row: student_dir for row in STUDENT_ROWS})
     m2v_path, m2v = model2vec_model(splits, os.path.join(base, "model2vec"), workdir, quick)
     if m2v_path is not None:
         paths[M2V_ROW] = m2v_path
@@ -597,6 +651,8 @@ def run_dataset(name: str, data_dir: str, workdir: str, quick: bool, peak: dict)
         )
     if m2v_path is None:
         rows[M2V_ROW] = {"not_measured": m2v["not_measured"]}
+    if "not_measured" in student:
+        rows.update({row: {"not_measured": student["not_measured"]} for row in STUDENT_ROWS})
     log("serving: cold gru-hf processes")
     cold = cold_cli(gru_dir, texts[0], 1 if quick else SERVING_COLD_REPEATS) if fresh else {}
     ordered = {row: rows[row] for row in ROWS if row in rows}
@@ -605,6 +661,7 @@ def run_dataset(name: str, data_dir: str, workdir: str, quick: bool, peak: dict)
         "train_file": spec["train"],
         "texts": len(texts),
         "gru_hf": gru,
+        "student": student,
         "model2vec": m2v,
         "fasttext": fast,
         "rows": ordered,
@@ -632,9 +689,12 @@ def serving_targets(rows: dict, cold: dict) -> dict:
         return rows.get(row, {}).get("test_accuracy")
 
     fp32 = accuracy("ONNX fp32 runtime")
+    student = STUDENT_ROWS[0]
     checks = [  # (check, relation, value, threshold)
         ("ONNX fp32 runtime / model2vec classifier, batch 64", ">=", ratio("ONNX fp32 runtime", M2V_ROW), 1.0),
         ("ONNX fp32 runtime accuracy, model2vec's", ">", fp32, accuracy(M2V_ROW)),
+        (f"{student} / model2vec classifier, batch 64", ">=", ratio(student, M2V_ROW), 1.0),
+        (f"{student} accuracy, model2vec's", ">", accuracy(student), accuracy(M2V_ROW)),
         (
             "ONNX fp32 runtime / PyTorch bare, text in, labels out",
             ">=",
@@ -745,7 +805,8 @@ def render(results: dict) -> str:
         f'({_describe_gru(results)}), exported by `gru_hf.onnx.export(dir, quantize="int8")`; the same test '
         f"texts for every path; {results['threads']} thread for every path (torch, onnxruntime, BLAS, fastText); "
         f"{results['repeats']} interleaved passes (batch-1 latencies pooled over them). Size: the files the path "
-        f"loads. Peak RSS: {results['rss_method']}.",
+        f"loads. Peak RSS: {results['rss_method']}. The {SERVING_STUDENT_NAME} rows: a second, smaller model "
+        "distilled from a MiniLM teacher (see the notes under the targets), served through the same runtime.",
         "",
         *table(header + ["size MiB", "peak RSS MiB", "loads torch"], ["l", "l", *"rrrrrr", "l"], rows),
         "",
@@ -851,7 +912,22 @@ def _render_notes(results: dict) -> list[str]:
                 f"{m2v['validation_accuracy']:.2f}%"
             )
         lines.append(f"- {line}.")
+        student = data.get("student", {})
+        if student and "not_measured" not in student:
+            options = " ".join(SERVING_STUDENT)
+            lines.append(
+                f"- {data['test_name']}: the {SERVING_STUDENT_NAME}: `gru-hf distill --teacher "
+                f"outputs/bench-teachers/{name_of(data)} --train_file {data['train_file']} --glove glove-6b-50d "
+                f"{options}` (the distillation section's fine-tuned all-MiniLM-L6-v2, the package defaults "
+                f"otherwise), {student['transfer_set']:,} transfer texts; its job's test accuracy "
+                f"{student['job_test_accuracy']:.2f}%, the teacher's {student['teacher_test_accuracy']:.2f}%."
+            )
     return lines
+
+
+def name_of(data: dict) -> str:
+    """The SERVING_DATASETS key of a dataset's results."""
+    return next(k for k, spec in SERVING_DATASETS.items() if spec["test_name"] == data["test_name"])
 
 
 def main(argv: list[str]) -> int:
