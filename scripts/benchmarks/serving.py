@@ -1,7 +1,8 @@
 """Serving: one gru-hf model per dataset, trained with the package defaults as a user would (`gru-hf train
 --train_file ... --glove glove-6b-50d`), exported to ONNX (fp32 and int8), and served seven ways on the same test
-texts (MR test, SST-2 GLUE dev), and a distilled hidden-64 student (`gru-hf distill`, the distillation section's
-MiniLM teacher) served through the ONNX runtime, beside model2vec's classifier and fastText: batch-1 latency,
+texts (MR test, SST-2 GLUE dev), and a distilled student (`gru-hf distill`, the distillation section's MiniLM
+teacher; its hidden size chosen on validation) served through the ONNX runtime, beside model2vec's classifier and
+fastText: batch-1 latency,
 batch-64 throughput, accuracy, size on disk, peak RSS of a fresh process, and the wall time of a cold
 `gru-hf predict`.
 
@@ -39,8 +40,9 @@ from .settings import (
     SERVING_QUICK_TEXTS,
     SERVING_QUICK_TRAINING,
     SERVING_REPEATS,
-    SERVING_STUDENT,
+    SERVING_STUDENT_HIDDEN,
     SERVING_STUDENT_NAME,
+    SERVING_STUDENT_WITHIN,
     SERVING_THREADS,
 )
 from .timing import log, peak_rss_mb
@@ -322,10 +324,11 @@ def gru_model(train_file: str, test_file: str, data_dir: str, out: str, quick: b
     }
 
 
-def student_model(name: str, train_file: str, test_file: str, out: str, quick: bool) -> dict:
-    """`gru-hf distill` with the package defaults and SERVING_STUDENT, taught by the distillation section's teacher
-    of `name` (its logit cache reused), then the int8 export. Once per workdir, like `gru_model`. Returns
-    {"not_measured": why} without a teacher, and in --quick."""
+def student_model(name: str, train_file: str, test_file: str, base: str, quick: bool) -> tuple[str | None, dict]:
+    """`gru-hf distill` with the package defaults, one layer and each hidden size of SERVING_STUDENT_HIDDEN, taught
+    by the distillation section's teacher of `name` (its logit cache reused); the smallest size within
+    SERVING_STUDENT_WITHIN validation points of the best is exported (int8 too). Each size once per workdir, like
+    `gru_model`. Returns (its directory, facts), or (None, {"not_measured": why}) without a teacher and in --quick."""
     from transformers import HfArgumentParser
 
     from gru_hf.distillation.job import DISTILL_ARGUMENT_CLASSES, distill
@@ -336,31 +339,49 @@ def student_model(name: str, train_file: str, test_file: str, out: str, quick: b
 
     teacher = os.path.join(TEACHER_ROOT, name)
     if quick:
-        return {"not_measured": "skipped in --quick"}
+        return None, {"not_measured": "skipped in --quick"}
     if not os.path.isfile(os.path.join(teacher, "results.json")):
-        return {"not_measured": f"no fine-tuned teacher in {teacher} (run the distillation section first)"}
-    argv = ["--teacher", teacher, "--teacher_cache_dir", os.path.join(TEACHER_ROOT, "logits")]
-    argv += ["--train_file", train_file, "--test_file", test_file, "--output_dir", out, "--disable_tqdm", "true"]
-    argv += ["--speed_texts", "0", *SERVING_STUDENT]
+        return None, {"not_measured": f"no fine-tuned teacher in {teacher} (run the distillation section first)"}
+    common = ["--teacher", teacher, "--teacher_cache_dir", os.path.join(TEACHER_ROOT, "logits")]
+    common += ["--train_file", train_file, "--test_file", test_file, "--disable_tqdm", "true", "--speed_texts", "0"]
+    common += ["--num_hidden_layers", "1"]
     if vectors_installed(DEFAULT_VECTORS):
-        argv += ["--glove", DEFAULT_VECTORS]
-    start = time.perf_counter()
-    if not os.path.isfile(os.path.join(out, "config.json")):
-        log(f"serving: gru-hf distill {' '.join(argv)}")
-        distill(*HfArgumentParser(DISTILL_ARGUMENT_CLASSES).parse_args_into_dataclasses(args=argv))
-    with open(os.path.join(out, "results.json"), encoding="utf-8") as f:
-        results = json.load(f)
-    train_s = time.perf_counter() - start
+        common += ["--glove", DEFAULT_VECTORS]
+    sizes = {}
+    for hidden in SERVING_STUDENT_HIDDEN:
+        out = os.path.join(base, f"student-h{hidden}")
+        argv = [*common, "--hidden_size", str(hidden), "--output_dir", out]
+        start = time.perf_counter()
+        if not os.path.isfile(os.path.join(out, "config.json")):
+            log(f"serving: gru-hf distill {' '.join(argv)}")
+            distill(*HfArgumentParser(DISTILL_ARGUMENT_CLASSES).parse_args_into_dataclasses(args=argv))
+        with open(os.path.join(out, "results.json"), encoding="utf-8") as f:
+            results = json.load(f)
+        facts = results.get("distillation", {})
+        sizes[hidden] = {
+            "dir": out,
+            "validation_accuracy": 100.0 * results["validation"]["eval_accuracy"],
+            "job_test_accuracy": 100.0 * results.get("test", {}).get("test_accuracy", float("nan")),
+            "teacher_test_accuracy": 100.0 * facts.get("teacher_test_metrics", {}).get("test_accuracy", float("nan")),
+            "transfer_set": facts.get("transfer_set", {}).get("total"),
+            "train_s": time.perf_counter() - start,
+        }
+    chosen = choose_student(sizes)
+    out = sizes[chosen]["dir"]
     if not os.path.isfile(os.path.join(out, "onnx", "model_quantized.onnx")):
         export(out, quantize="int8")
-    facts = results.get("distillation", {})
-    return {
-        "argv": ["gru-hf", "distill", *argv],
-        "job_test_accuracy": 100.0 * results.get("test", {}).get("test_accuracy", float("nan")),
-        "teacher_test_accuracy": 100.0 * facts.get("teacher_test_metrics", {}).get("test_accuracy", float("nan")),
-        "transfer_set": facts.get("transfer_set", {}).get("total"),
-        "train_s": train_s,
+    return out, {
+        "argv": ["gru-hf", "distill", *common, "--hidden_size", str(chosen)],
+        "hidden_size": chosen,
+        **{k: v for k, v in sizes[chosen].items() if k != "dir"},
+        "sizes": {str(h): {k: v for k, v in facts.items() if k != "dir"} for h, facts in sizes.items()},
     }
+
+
+def choose_student(sizes: dict) -> int:
+    """The smallest hidden size whose validation accuracy is within SERVING_STUDENT_WITHIN points of the best."""
+    best = max(facts["validation_accuracy"] for facts in sizes.values())
+    return min(h for h, facts in sizes.items() if facts["validation_accuracy"] >= best - SERVING_STUDENT_WITHIN)
 
 
 def fasttext_model(splits: dict, workdir: str, quick: bool) -> tuple[str, dict]:
@@ -625,9 +646,8 @@ def run_dataset(name: str, data_dir: str, workdir: str, quick: bool, peak: dict)
     gru_dir = os.path.join(base, "gru-hf")
     gru = gru_model(train_file, test_file, data_dir, gru_dir, quick)
     paths = {row: gru_dir for row in GRU_ROWS}
-    student_dir = os.path.join(base, "student")
-    student = student_model(name, train_file, test_file, student_dir, quick)
-    if "not_measured" not in student:
+    student_dir, student = student_model(name, train_file, test_file, base, quick)
+    if student_dir is not None:
         paths.update({row: student_dir for row in STUDENT_ROWS})
     m2v_path, m2v = model2vec_model(splits, os.path.join(base, "model2vec"), workdir, quick)
     if m2v_path is not None:
@@ -914,12 +934,14 @@ def _render_notes(results: dict) -> list[str]:
         lines.append(f"- {line}.")
         student = data.get("student", {})
         if student and "not_measured" not in student:
-            options = " ".join(SERVING_STUDENT)
+            grid = ", ".join(f"hidden {h} {facts['validation_accuracy']:.2f}" for h, facts in student["sizes"].items())
             lines.append(
                 f"- {data['test_name']}: the {SERVING_STUDENT_NAME}: `gru-hf distill --teacher "
                 f"outputs/bench-teachers/{name_of(data)} --train_file {data['train_file']} --glove glove-6b-50d "
-                f"{options}` (the distillation section's fine-tuned all-MiniLM-L6-v2, the package defaults "
-                f"otherwise), {student['transfer_set']:,} transfer texts; its job's test accuracy "
+                f"--num_hidden_layers 1 --hidden_size H` (the distillation section's fine-tuned all-MiniLM-L6-v2, "
+                f"the package defaults otherwise; {student['transfer_set']:,} transfer texts). Validation accuracy "
+                f"by size: {grid}; served: hidden {student['hidden_size']}, the smallest within "
+                f"{SERVING_STUDENT_WITHIN:g} point of the best. Its job's test accuracy "
                 f"{student['job_test_accuracy']:.2f}%, the teacher's {student['teacher_test_accuracy']:.2f}%."
             )
     return lines
