@@ -117,9 +117,8 @@ def search_space(model_args, training_args):
     # The embeddings' own rate, as a share of the trial's learning rate: measured to matter for pretrained vectors
     # (README, "Default recipe": half the rate read +1.01 on SST-2 validation and -0.94 on BBC).
     own_rate = training_args.embedding_learning_rate
-    tune_embedding_rate = (bool(model_args.glove) or own_rate is not None) and training_args.learning_rate > 0
     embedding_scales, user_scale = [], None
-    if tune_embedding_rate:
+    if (model_args.glove or own_rate is not None) and training_args.learning_rate > 0:
         user_scale = 1.0 if own_rate is None else own_rate / training_args.learning_rate
         embedding_scales = sorted({*EMBEDDING_LR_SCALES, user_scale})
 

@@ -1,10 +1,9 @@
 """Serving: one gru-hf model per dataset, trained with the package defaults as a user would (`gru-hf train
---train_file ... --glove glove-6b-50d`), exported to ONNX (fp32 and int8), and served seven ways on the same test
-texts (MR test, SST-2 GLUE dev), and a distilled student (`gru-hf distill`, the distillation section's MiniLM
-teacher; its hidden size chosen on validation) served through the ONNX runtime, beside model2vec's classifier and
-fastText: batch-1 latency,
-batch-64 throughput, accuracy, size on disk, peak RSS of a fresh process, and the wall time of a cold
-`gru-hf predict`.
+--train_file ... --glove glove-6b-50d`), exported to ONNX (fp32 and int8) and served seven ways on the same test
+texts (MR test, SST-2 GLUE dev), plus a distilled student (`gru-hf distill`, the distillation section's MiniLM
+teacher, its hidden size chosen on validation) served through the ONNX runtime, beside model2vec's classifier and
+fastText: batch-1 latency, batch-64 throughput, accuracy, size on disk, peak RSS of a fresh process, and the wall
+time of a cold `gru-hf predict`.
 
 Every timing pass of every row runs in one process, interleaved (row after row, `SERVING_REPEATS` times), so other
 processes on the machine slow all rows alike; one thread everywhere (torch, onnxruntime, BLAS, fastText).
@@ -287,11 +286,29 @@ def job_splits(train_file: str, test_file: str) -> dict:
     return {split: (list(raw[split]["text"]), [int(v) for v in raw[split]["labels"]]) for split in raw}
 
 
+def trained_once(out: str, command: str, argv: list[str], job) -> dict:
+    """`job(argv)` (a `gru-hf` command run in this process) unless `out` already holds its model; the job's
+    results.json."""
+    if not os.path.isfile(os.path.join(out, "config.json")):
+        log(f"serving: gru-hf {command} {' '.join(argv)}")
+        job(argv)
+    with open(os.path.join(out, "results.json"), encoding="utf-8") as f:
+        return json.load(f)
+
+
+def exported_once(out: str) -> str:
+    """`out`, with its ONNX export and int8 copy written unless they are there."""
+    from gru_hf.onnx import export
+
+    if not os.path.isfile(os.path.join(out, "onnx", "model_quantized.onnx")):
+        export(out, quantize="int8")
+    return out
+
+
 def gru_model(train_file: str, test_file: str, data_dir: str, out: str, quick: bool) -> dict:
     """`gru-hf train` with the package defaults (GloVe 50d when it is installed), then the int8 export. Once per
     workdir: a directory that holds a model is reused."""
     from gru_hf.cli import parse_train_arguments
-    from gru_hf.onnx import export
     from gru_hf.training import train
     from gru_hf.vectors import DEFAULT_VECTORS, vectors_installed
 
@@ -304,14 +321,9 @@ def gru_model(train_file: str, test_file: str, data_dir: str, out: str, quick: b
     if quick:
         argv += list(SERVING_QUICK_TRAINING)
     start = time.perf_counter()
-    if not os.path.isfile(os.path.join(out, "config.json")):
-        log(f"serving: gru-hf train {' '.join(argv)}")
-        train(*parse_train_arguments(argv))
-    with open(os.path.join(out, "results.json"), encoding="utf-8") as f:
-        results = json.load(f)
+    results = trained_once(out, "train", argv, lambda a: train(*parse_train_arguments(a)))
     train_s = time.perf_counter() - start
-    if not os.path.isfile(os.path.join(out, "onnx", "model_quantized.onnx")):
-        export(out, quantize="int8")
+    exported_once(out)
     with open(os.path.join(out, "config.json"), encoding="utf-8") as f:
         config = json.load(f)
     keys = ("embedding_dim", "hidden_size", "num_hidden_layers", "bidirectional", "pooling", "vocab_size")
@@ -326,20 +338,19 @@ def gru_model(train_file: str, test_file: str, data_dir: str, out: str, quick: b
 
 def student_model(name: str, train_file: str, test_file: str, base: str, quick: bool) -> tuple[str | None, dict]:
     """`gru-hf distill` with the package defaults, one layer and each hidden size of SERVING_STUDENT_HIDDEN, taught
-    by the distillation section's teacher of `name` (its logit cache reused); the smallest size within
-    SERVING_STUDENT_WITHIN validation points of the best is exported (int8 too). Each size once per workdir, like
-    `gru_model`. Returns (its directory, facts), or (None, {"not_measured": why}) without a teacher and in --quick."""
+    by the distillation section's teacher of `name` (its logit cache reused), each trained once per workdir; the
+    smallest size within SERVING_STUDENT_WITHIN validation points of the best is exported (int8 too) and served.
+    Returns (its directory, facts), or (None, {"not_measured": why}) without a teacher and in --quick."""
     from transformers import HfArgumentParser
 
     from gru_hf.distillation.job import DISTILL_ARGUMENT_CLASSES, distill
-    from gru_hf.onnx import export
     from gru_hf.vectors import DEFAULT_VECTORS, vectors_installed
 
     from .distillation import TEACHER_ROOT
 
-    teacher = os.path.join(TEACHER_ROOT, name)
     if quick:
         return None, {"not_measured": "skipped in --quick"}
+    teacher = os.path.join(TEACHER_ROOT, name)
     if not os.path.isfile(os.path.join(teacher, "results.json")):
         return None, {"not_measured": f"no fine-tuned teacher in {teacher} (run the distillation section first)"}
     common = ["--teacher", teacher, "--teacher_cache_dir", os.path.join(TEACHER_ROOT, "logits")]
@@ -347,16 +358,13 @@ def student_model(name: str, train_file: str, test_file: str, base: str, quick: 
     common += ["--num_hidden_layers", "1"]
     if vectors_installed(DEFAULT_VECTORS):
         common += ["--glove", DEFAULT_VECTORS]
+    parser = HfArgumentParser(DISTILL_ARGUMENT_CLASSES)
     sizes = {}
     for hidden in SERVING_STUDENT_HIDDEN:
         out = os.path.join(base, f"student-h{hidden}")
         argv = [*common, "--hidden_size", str(hidden), "--output_dir", out]
         start = time.perf_counter()
-        if not os.path.isfile(os.path.join(out, "config.json")):
-            log(f"serving: gru-hf distill {' '.join(argv)}")
-            distill(*HfArgumentParser(DISTILL_ARGUMENT_CLASSES).parse_args_into_dataclasses(args=argv))
-        with open(os.path.join(out, "results.json"), encoding="utf-8") as f:
-            results = json.load(f)
+        results = trained_once(out, "distill", argv, lambda a: distill(*parser.parse_args_into_dataclasses(args=a)))
         facts = results.get("distillation", {})
         sizes[hidden] = {
             "dir": out,
@@ -367,10 +375,7 @@ def student_model(name: str, train_file: str, test_file: str, base: str, quick: 
             "train_s": time.perf_counter() - start,
         }
     chosen = choose_student(sizes)
-    out = sizes[chosen]["dir"]
-    if not os.path.isfile(os.path.join(out, "onnx", "model_quantized.onnx")):
-        export(out, quantize="int8")
-    return out, {
+    return exported_once(sizes[chosen]["dir"]), {
         "argv": ["gru-hf", "distill", *common, "--hidden_size", str(chosen)],
         "hidden_size": chosen,
         **{k: v for k, v in sizes[chosen].items() if k != "dir"},
