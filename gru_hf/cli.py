@@ -296,6 +296,8 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The console script's entry point (`argv=None`: the process's own arguments; a list: a call from Python)."""
+    argv_from_process = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in {"-h", "--help"} or argv[0] not in COMMANDS:
         try:
@@ -315,6 +317,12 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"gru-hf {command}: error: {err}", file=sys.stderr)
         return 2
+    if command == "predict" and argv_from_process:
+        # The answer is printed and flushed, and predict writes nothing else: skip the interpreter's teardown of
+        # torch and transformers, which took 0.65 s of a 3.4 s cold `--backend pytorch` run (measured: the process
+        # ended 0.82 s after main() returned, 0.16 s of it gc and atexit).
+        sys.stderr.flush()
+        os._exit(0)
     return 0
 
 

@@ -169,6 +169,31 @@ def test_predict_prints_only_predictions(tiny_model_dir):
     assert done.stderr == ""  # no "Loading weights" progress bar, no warnings
 
 
+@needs_script
+@pytest.mark.parametrize("backend", ["pytorch", "onnx"])
+def test_predict_delivers_every_line_before_the_process_ends(tiny_model_dir, backend):
+    """A `gru-hf predict` process ends without the interpreter's teardown: every prediction must still reach the
+    pipe (thousands of lines, well past any buffer; stdout block-buffered, as it is by default), the exit status is
+    0 and nothing goes to stderr."""
+    if backend == "onnx":
+        pytest.importorskip("onnxruntime")
+        from gru_hf.onnx import export
+
+        export(tiny_model_dir)
+    texts = [f"a good film number {i}" if i % 2 else f"bad {i}" for i in range(3000)]
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}
+    done = subprocess.run(
+        [SCRIPT, "predict", str(tiny_model_dir), "--backend", backend, "--jsonl"],
+        input="\n".join(texts) + "\n",
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+    )
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    assert [record["text"] for record in jsonl_records(done.stdout)] == texts
+
+
 def test_model_type_constant_matches_the_config():
     assert MODEL_TYPE == gru_hf.GRUConfig.model_type
 
