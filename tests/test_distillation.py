@@ -152,6 +152,16 @@ def config_with(id2label, problem_type=None):
     return BertConfig(id2label=id2label, label2id={v: k for k, v in id2label.items()}, problem_type=problem_type)
 
 
+def test_teacher_arguments_follow_the_hardware_like_gru_hf_train(monkeypatch, tmp_path):
+    """`gru-hf teacher` runs `gru-hf train`'s hardware checks (`check_process_group_setup`, whose torchrun rules
+    test_distributed covers, and `check_mixed_precision`): on a host without GPUs no pinned memory (torch warns on
+    every data loader otherwise), and --fp16 refused with `gru-hf train`'s message."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert TeacherTrainingArguments(output_dir=str(tmp_path / "one")).dataloader_pin_memory is False
+    with pytest.raises(ValueError, match="--fp16 has no effect on a CPU"):
+        TeacherTrainingArguments(output_dir=str(tmp_path / "fp16"), fp16=True)
+
+
 def test_labels_matched_by_name_in_any_order():
     matched = match_teacher_labels(config_with({0: "positive", 1: "negative"}), SENTIMENT, "T")
     assert matched.columns == [1, 0] and matched.by_name

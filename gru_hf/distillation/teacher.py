@@ -20,6 +20,7 @@ from transformers import (
 )
 
 from ..data import DataArguments
+from ..distributed import check_mixed_precision, check_process_group_setup
 from ..hardware import hardware_description
 from ..metrics import build_compute_metrics, default_metric_for_best_model, greater_is_better, metric_values
 from ..training import load_splits, prepare_output_dir
@@ -71,6 +72,8 @@ class TeacherTrainingArguments(TrainingArguments):
     report_to: None | str | list[str] = field(default="none", metadata={"help": "Loggers: none, tensorboard, ..."})
 
     def __post_init__(self):
+        check_process_group_setup(self)  # as `gru-hf train`: CPU DDP under torchrun without GPUs, no pinned memory
+        check_mixed_precision(self)
         self.metric_chosen_by_user = self.metric_for_best_model is not None
         super().__post_init__()
 
