@@ -355,9 +355,8 @@ class GRUModel(GRUPreTrainedModel):
         return self.embedding_dropout(x), layout
 
     def _to_caller_layout(self, states: torch.Tensor, layout: _FrontLayout) -> torch.Tensor:
-        """Undo `_embed_at_front`: (batch, width, dim) states back to the caller's (batch, input_len, dim) layout,
-        zero at padding."""
-        states = states * layout.token_mask
+        """Undo `_embed_at_front`: (batch, width, dim) states, zero at padding, back to the caller's (batch,
+        input_len, dim) layout."""
         if layout.width < layout.seq_len:
             states = F.pad(states, (0, 0, 0, layout.seq_len - layout.width))  # (batch, seq_len, dim)
         if layout.order is not None:
@@ -368,7 +367,7 @@ class GRUModel(GRUPreTrainedModel):
     def _run_gru(self, x: torch.Tensor, lengths: torch.Tensor, per_layer: bool):
         """Run the GRU over right-padded embeddings `x` (batch, width, embedding_dim), width = longest text.
 
-        Returns the last layer's states (batch, width, output_size; anything at padding is masked by the caller),
+        Returns the last layer's states (batch, width, output_size; zero at padding),
         each text's final states of both directions (batch, output_size), and each layer's states when
         `per_layer` is set (else None)."""
         batch, width, _ = x.shape
@@ -447,6 +446,9 @@ class GRUModel(GRUPreTrainedModel):
         GRU never looks past a text's last real token, so padding after it changes nothing that is read."""
         hidden = self.config.hidden_size
         states, _ = self.gru(x)  # (batch, width, output_size)
+        width = x.size(1)
+        if int(lengths.min()) < width:  # a nearly full causal batch: zero the states the GRU ran over padding
+            states = states * (torch.arange(width, device=x.device) < lengths.unsqueeze(1)).unsqueeze(-1)
         last_token = (lengths - 1).clamp(min=0)
         forward_final = states[torch.arange(x.size(0), device=x.device), last_token, :hidden]  # (batch, hidden)
         # A full bidirectional batch: the backward direction ends at position 0.
@@ -460,8 +462,18 @@ class GRUModel(GRUPreTrainedModel):
             return final.masked_fill(is_empty, 0.0)
         pooled = []
         if self.config.pooling in ("max", "max_mean"):
-            masked = states.masked_fill(~layout.token_mask, float("-inf"))
-            pooled.append(masked.max(dim=1).values.masked_fill(is_empty, 0.0))
+            # Padding made -inf by adding a (batch, width, 1) bias: on CPU that is several times faster than
+            # masked_fill with the broadcast mask. Without gradients `amax` gives the same values as `max(dim)`
+            # 20x faster on CPU (no indices); with them `max(dim)` keeps its gradient (one index per tie).
+            padding_bias = torch.zeros_like(layout.token_mask, dtype=states.dtype).masked_fill_(
+                ~layout.token_mask, float("-inf")
+            )
+            masked = states + padding_bias
+            if torch.is_grad_enabled() and masked.requires_grad:
+                best = masked.max(dim=1).values
+            else:
+                best = masked.amax(dim=1)
+            pooled.append(best.masked_fill(is_empty, 0.0))
         if self.config.pooling in ("mean", "max_mean"):
             pooled.append(states.sum(dim=1) / layout.lengths.clamp(min=1).unsqueeze(-1).to(states.dtype))
         return pooled[0] if len(pooled) == 1 else torch.cat(pooled, dim=-1)
@@ -494,7 +506,6 @@ class GRUModel(GRUPreTrainedModel):
 
         x, layout = self._embed_at_front(input_ids, inputs_embeds, mask)  # (batch, width, embedding_dim)
         states, final, layers = self._run_gru(x, layout.lengths, per_layer=bool(output_hidden_states))
-        states = states * layout.token_mask  # (batch, width, output_size), zero at padding
         pooled = self._pool(states, final, layout)  # (batch, pooled_size)
 
         hidden_states = tuple(self._to_caller_layout(t, layout) for t in layers) if output_hidden_states else None

@@ -7,6 +7,7 @@ from torch.nn import functional as F
 from transformers import AutoModel, AutoModelForSequenceClassification
 
 from gru_hf import GRUConfig, GRUForSequenceClassification, GRUModel
+from gru_hf.modeling_gru import _FrontLayout
 
 VARIANTS = list(itertools.product(["last", "mean", "max", "max_mean"], [True, False], [1, 2]))
 
@@ -341,3 +342,23 @@ def test_own_cpu_recurrence_only_in_cpu_float32_training(tokenizer):
         assert not base._uses_own_recurrence(x)
     with torch.autocast("cpu", dtype=torch.bfloat16):
         assert not base._uses_own_recurrence(x)
+
+
+def test_max_pooling_gradient_goes_to_one_position_per_tie():
+    """Max pooling takes the fast `amax` without gradients and `max(dim)` with them, so training keeps torch.max's
+    gradient (all of it to the first of tied maxima, not split among them as `amax` would) and both give the same
+    values; padding and empty texts never win."""
+    model = GRUModel(tiny_config(pooling="max", hidden_size=2, bidirectional=False, num_hidden_layers=1))
+    states = torch.tensor([[[0.5, -0.2], [0.5, -0.9], [0.1, -0.3]], [[-0.4, -0.6], [0.0, 0.0], [0.0, 0.0]]])
+    lengths = torch.tensor([3, 1])
+    token_mask = (torch.arange(3) < lengths[:, None]).unsqueeze(-1)
+    layout = _FrontLayout(lengths, token_mask, None, 3, 3, 3)
+    expected = torch.tensor([[0.5, -0.2], [-0.4, -0.6]])  # row 2: its one real token beats the zero padding
+    with torch.no_grad():
+        assert torch.equal(model._pool(states, None, layout), expected)
+    leaf = states.clone().requires_grad_(True)
+    pooled = model._pool(leaf, None, layout)
+    assert torch.equal(pooled, expected)
+    pooled.sum().backward()
+    assert leaf.grad[0, :, 0].tolist() == [1.0, 0.0, 0.0]  # the tie at 0.5: the first position only
+    assert leaf.grad[1, :, 0].tolist() == [1.0, 0.0, 0.0]
