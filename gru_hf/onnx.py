@@ -28,8 +28,8 @@ GROUP_ROWS = 12
 # then the first: onnxruntime's ReduceMax over a leading axis has no fast path (3-4x slower than over a middle one).
 # Measured on one thread, 12 rows of a 128 bidirectional GRU, microseconds for the plain ReduceMax against chunks of
 # 8 steps: width 16 25 / 12, 32 50 / 16, 64 93 / 25, 128 163 / 59 (chunks of 2, 4 and 16 were slower from width
-# 24 on). Each graph pads its width up to a multiple of POOL_STEPS (onnxruntime's GRU only steps up to the longest
-# row of `sequence_lens`, so padding steps cost a zero fill).
+# 24 on). A graph with max pooling pads its width up to a multiple of POOL_STEPS (onnxruntime's GRU only steps up to
+# the longest row of `sequence_lens`, so padding steps cost a zero fill).
 POOL_STEPS = 8
 
 
@@ -266,7 +266,8 @@ def build_graph(model, opset: int = DEFAULT_OPSET, groups: int = GRAPH_GROUPS, g
     shape = g.op("Shape", "input_ids")
     batch = g.op("Gather", shape, g.scalar([0]))
     width = g.op("Max", g.op("Gather", shape, g.scalar([1])), g.scalar([1]))  # one step even for empty texts
-    width = _round_up(g, width, _width_multiple(config))
+    width_multiple = _width_multiple(config)
+    width = _round_up(g, width, width_multiple)
     pad = helper.make_tensor("pad", TensorProto.INT64, [1], [int(config.pad_token_id)])
     canvas = g.op("ConstantOfShape", g.op("Concat", batch, width, axis=0), value=pad)
     ids = g.op("ScatterElements", canvas, destination, "input_ids", axis=1)  # (batch, width), right-padded
@@ -286,7 +287,7 @@ def build_graph(model, opset: int = DEFAULT_OPSET, groups: int = GRAPH_GROUPS, g
     else:  # batches of more than `group_rows` rows run in groups of similar length
 
         def length_groups():
-            return _grouped(g, encode, x, lengths, batch, groups, group_rows, _width_multiple(config))
+            return _grouped(g, encode, x, lengths, batch, groups, group_rows, width_multiple)
 
         pooled = g.op(
             "If",

@@ -942,7 +942,8 @@ def _render_notes(results: dict) -> list[str]:
             grid = ", ".join(f"hidden {h} {facts['validation_accuracy']:.2f}" for h, facts in student["sizes"].items())
             lines.append(
                 f"- {data['test_name']}: the {SERVING_STUDENT_NAME}: `gru-hf distill --teacher "
-                f"outputs/bench-teachers/{name_of(data)} --train_file {data['train_file']} --glove glove-6b-50d "
+                f"outputs/bench-teachers/{name_of(data)} --train_file {data['train_file']} "
+                f"{'--glove glove-6b-50d ' if '--glove' in student['argv'] else ''}"
                 f"--num_hidden_layers 1 --hidden_size H` (the distillation section's fine-tuned all-MiniLM-L6-v2, "
                 f"the package defaults otherwise; {student['transfer_set']:,} transfer texts). Validation accuracy "
                 f"by size: {grid}; served: hidden {student['hidden_size']}, the smallest within "
