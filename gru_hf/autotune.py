@@ -1,22 +1,24 @@
 """`--autotune_seconds N`: a hyperparameter search on the validation split within a time budget, your own settings
-kept unless a trial clearly beats them (that trial then retrained by the ordinary job), the test split evaluated
-once.
+kept unless a trial clearly beats them, the test split evaluated once. Nothing is trained twice.
 
 Trial 0 is the job itself: your own settings (the defaults unless changed), trained by the `fit` stage of `train()`
 into the output directory, with its checkpoints and best model, so the chosen values are never worse on validation
 than what the same command without `--autotune_seconds` would train, and keeping them costs no retrain. The other
 trials are `Trainer.hyperparameter_search(backend="optuna")` over a `model_init` built by the `build_model` stage,
-in a temporary directory. Each trial reports its best validation metric so far after every evaluation; a trial
-whose report falls below the median of the completed trials' reports at the same evaluation is pruned (from the
-third trial on, after its first evaluation).
+in a temporary directory: first your settings with one change each, the changes measured to matter most
+(`neighbour_trials`), then the TPE sampler's draws. Each trial reports its best validation metric so far after
+every evaluation; a trial whose report falls below the median of the completed trials' reports at the same
+evaluation is pruned (from the third trial on, after its first evaluation). A trial trains exactly as `train()`
+trains its values (same seed, same random stream), so a winning trial's best weights and log are handed to `fit`
+as the job's (`_BestTrialState`), not retrained: the saved model is what `train()` of the chosen values saves.
 
 The time budget covers the whole job: trial 0 must finish within it (otherwise the budget is too small for one
 trial: a clear error naming the time it needs, and what trial 0 wrote is removed); another trial starts, and
-keeps running, only while the retrain it might need (about as long as the longer of trial 0 and the best trial so
-far) still fits. A running trial stopped by the clock is recorded as pruned ("time budget"). Data preparation
-(reading, tokenising, GloVe) is counted too; the margin over the budget is at most one training step and one
-evaluation, the test evaluation, a retrain's own data preparation and the model card's plots (measured: a 20 s
-budget on tiny data took 25.8 s in all on a loaded 2-core machine, the card's matplotlib plots about 5 s of it).
+keeps running, while the budget lasts, less a reserve for finishing the job (about the data preparation's time).
+A running trial stopped by the clock is recorded as pruned ("time budget"). Data preparation (reading, tokenising,
+GloVe) is counted too; the margin over the budget is at most one training step and one evaluation, the final
+evaluations and the model card's plots (measured: a 20 s budget on tiny data took 25.8 s in all on a loaded
+2-core machine, the card's matplotlib plots about 5 s of it).
 
 Trial 0 is replaced only by a trial that beats it on validation by more than `--autotune_min_gain`: by default
 one standard error of the metric on the validation split (about 1.3 accuracy points on 1,000 texts at 80%). A
@@ -38,10 +40,11 @@ import statistics
 import tempfile
 import time
 
-from transformers import EarlyStoppingCallback, TrainerCallback
+from transformers import EarlyStoppingCallback, TrainerCallback, set_seed
 from transformers.trainer_utils import SaveStrategy
 
 from .training import (
+    TrainedState,
     build_model,
     build_trainer,
     check_class_weight,
@@ -106,13 +109,18 @@ def check_autotune_inputs(model_args, data_args, training_args) -> None:
     _check_optuna()
 
 
+def learning_rate_range(training_args) -> tuple[float, float]:
+    """The learning rates searched (log-uniform): 3e-4 to 1e-2, widened to contain yours."""
+    return min(3e-4, training_args.learning_rate), max(1e-2, training_args.learning_rate)
+
+
 def search_space(model_args, training_args):
     """An optuna search space (a function of the trial) that contains the user's values, and those values."""
     epochs = max(1, int(math.ceil(training_args.num_train_epochs)))
     layers = max(2, model_args.num_hidden_layers)
     hidden_sizes = sorted({64, 128, 256, model_args.hidden_size})
     batch_sizes = sorted({16, 32, 64, training_args.per_device_train_batch_size})
-    lr_low, lr_high = min(3e-4, training_args.learning_rate), max(1e-2, training_args.learning_rate)
+    lr_low, lr_high = learning_rate_range(training_args)
 
     # The embeddings' own rate, as a share of the trial's learning rate: measured to matter for pretrained vectors
     # (README, "Default recipe": half the rate read +1.01 on SST-2 validation and -0.94 on BBC).
@@ -167,8 +175,26 @@ def embedding_rate(learning_rate: float, scale: float) -> float:
     return float(learning_rate * scale)
 
 
+def neighbour_trials(training_args, user: dict) -> list[dict]:
+    """The first search trials: your settings with one change each, the changes measured to matter most on the
+    development datasets (README, "Default recipe"), so a budget that fits only one or two trials spends them
+    there rather than on random draws: the embeddings at the next lower share of the learning rate (with
+    pretrained vectors; half the rate read +1.01 on SST-2 validation), then half the learning rate (+0.45 on MR).
+    The sampler's own draws follow."""
+    trials = []
+    scale = user.get("embedding_lr_scale")
+    if scale is not None:
+        lower = [s for s in sorted({*EMBEDDING_LR_SCALES, scale}) if s < scale]
+        if lower:
+            trials.append({**user, "embedding_lr_scale": lower[-1]})
+    low, _ = learning_rate_range(training_args)
+    if user["learning_rate"] / 2 >= low:
+        trials.append({**user, "learning_rate": user["learning_rate"] / 2})
+    return trials
+
+
 def chosen_arguments(model_args, training_args, params: dict):
-    """The job's arguments with a trial's values: what the retrain (and a user's plain `train()`) runs."""
+    """The job's arguments with a trial's values: what the chosen trial's job (and a user's plain `train()`) runs."""
     model_values = {k: v for k, v in params.items() if k in MODEL_PARAMETERS + MODEL_PARAMETERS_CONDITIONAL}
     chosen_model = dataclasses.replace(model_args, **model_values)
     chosen_training = copy.copy(training_args)
@@ -239,33 +265,20 @@ class _SearchClock(TrainerCallback):
     def __init__(self, start: float, budget: float):
         self.start = start
         self.budget = budget
-        self.overhead = 0.0  # the retrain's own data preparation, saving and final evaluations: about preparation
+        self.overhead = 0.0  # building, saving and evaluating the chosen model: about the data preparation's time
         self.best = None
         self.trainer = None  # the search's Trainer (trials 1, 2, ...)
         self.study = None
         self.first_trial = False  # True while trial 0, the job itself, trains
 
     def reserve(self) -> float:
-        """Time kept for the retrain of a trial that beats trial 0: the duration of the longer of the best
-        completed trial so far and trial 0 (a running trial takes about as long to retrain as a completed one),
-        and the job's overhead. Trial 0 itself is never retrained: it is the job."""
-        import optuna
-
-        try:
-            best = self.study.best_trial
-        except ValueError:
-            return self.overhead
-        candidates = [best, self.study.trials[0]]
-        # The whole trial as optuna timed it: the Trainer's set-up around training is a large part of a small one.
-        durations = [
-            t.duration.total_seconds()
-            for t in candidates
-            if t.state == optuna.trial.TrialState.COMPLETE and t.duration is not None
-        ]
-        return max(durations, default=0.0) + self.overhead
+        """Time kept for finishing the job after the search: building the chosen model, saving it and evaluating
+        it (about the data preparation's time). Nothing is retrained: trial 0 is the job, and a search trial that
+        beats it hands over the weights of its best evaluation (`_BestTrialState`)."""
+        return self.overhead
 
     def time_left(self) -> float:
-        """Seconds a search trial may still use, the retrain's reserve kept."""
+        """Seconds a search trial may still use, the reserve kept."""
         return self.start + self.budget - self.reserve() - time.monotonic()
 
     def on_train_begin(self, args, state, control, **kwargs):
@@ -306,10 +319,78 @@ class _SearchClock(TrainerCallback):
             raise optuna.TrialPruned("time budget spent")
 
 
+class _BestTrialState(TrainerCallback):
+    """Keeps what the job needs of the search trial that may replace trial 0, so that it is never trained twice:
+    the weights of the trial's best evaluation (what `load_best_model_at_end` would restore), taken only when that
+    evaluation beats trial 0 by more than the minimum gain and every trial kept so far, with the trial's log and
+    runtime when it ends. A trial that is pruned afterwards is dropped. Ties go to the earlier trial, as in
+    `best_trial`. A search trial trains exactly as the job would train its values (`model_init` reseeds as the
+    job's Trainer does), so its state is the retrain's."""
+
+    def __init__(self, metric_key: str, maximize: bool, first_value: float, min_gain: float):
+        self.metric_key = metric_key
+        self.maximize = maximize
+        self.first_value = first_value  # trial 0's score
+        self.min_gain = min_gain
+        self.trainer = None
+        self.study = None
+        self.kept = None  # (trial number, value, TrainedState) of a completed trial
+        self.running = None  # [trial number, value, weights, TrainedState or None until the trial ends]
+
+    def _beats(self, value: float, other: float | None) -> bool:
+        return other is None or (value > other if self.maximize else value < other)
+
+    def settle(self) -> None:
+        """The running trial's state is kept if optuna completed the trial (and it beats the one kept)."""
+        import optuna
+
+        running, self.running = self.running, None
+        if running is None or running[3] is None:
+            return
+        number, value, _, state = running
+        trial = self.study.trials[number]
+        if trial.state == optuna.trial.TrialState.COMPLETE and self._beats(value, self.kept and self.kept[1]):
+            self.kept = (number, value, state)
+
+    def weights_of(self, number: int):
+        """The TrainedState of trial `number`, or None when it was not kept."""
+        return self.kept[2] if self.kept is not None and self.kept[0] == number else None
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.settle()
+
+    def on_evaluate(self, args, state, control, metrics=None, model=None, **kwargs):
+        trial = self.trainer._trial
+        value = (metrics or {}).get(self.metric_key)
+        if trial is None or value is None or model is None:
+            return
+        if not _gain(value, self.first_value, self.maximize) > self.min_gain:
+            return
+        if self.kept is not None and not self._beats(value, self.kept[1]):
+            return
+        if self.running is not None and self.running[0] == trial.number and not self._beats(value, self.running[1]):
+            return
+        weights = {name: tensor.detach().clone() for name, tensor in model.state_dict().items()}
+        self.running = [trial.number, value, weights, None]
+
+    def on_train_end(self, args, state, control, **kwargs):
+        trial = self.trainer._trial
+        if self.running is None or trial is None or self.running[0] != trial.number:
+            return
+        runtime = next((e["train_runtime"] for e in reversed(state.log_history) if "train_runtime" in e), 0.0)
+        self.running[3] = TrainedState(
+            weights=self.running[2],
+            log_history=[dict(entry) for entry in state.log_history],
+            train_runtime_s=round(float(runtime), 2),
+            global_step=state.global_step,
+            epoch=state.epoch,
+        )
+
+
 def autotune(model_args, data_args, training_args, callbacks=None) -> dict:
-    """Trial 0 is the job itself (`fit` with your settings, into the output directory); then the search; then
-    either trial 0's model is finished (evaluated, its card written) or the best trial is retrained with
-    `train()`. Returns the job's results (with a `search` record)."""
+    """Trial 0 is the job itself (`fit` with your settings, into the output directory); then the search; then the
+    chosen model is finished (evaluated, its card written): trial 0's, or the best trial's weights and log handed
+    to `fit` in place of trial 0's files. Returns the job's results (with a `search` record)."""
     import optuna
 
     start = time.monotonic()
@@ -325,22 +406,28 @@ def autotune(model_args, data_args, training_args, callbacks=None) -> dict:
     first = run_first_trial(study, space, user_values, model_args, data_args, training_args, data, callbacks, clock)
     trials_dir = tempfile.mkdtemp(prefix="gru-hf-autotune-")
     search_args = search_arguments(training_args, data.labels.problem_type, trials_dir)
-
-    def model_init(trial=None):
-        params = space(trial) if trial is not None else {}
-        trial_model_args, _ = chosen_arguments(model_args, training_args, params)
-        return build_model(trial_model_args, data, seed=training_args.seed)[0]
-
-    trainer = build_trainer(None, search_args, data, [*(callbacks or []), clock], model_init=model_init)
-    clock.trainer = trainer
-    try:
-        run_search(trainer, study, space, clock, training_args)
-    finally:
-        shutil.rmtree(trials_dir, ignore_errors=True)
     n_validation = len(data.raw["validation"])
     min_gain = training_args.autotune_min_gain
     if min_gain is None:
         min_gain = noise_margin(search_args.metric_for_best_model, study.trials[0].value, n_validation)
+    maximize = bool(search_args.greater_is_better)
+    keeper = _BestTrialState(_eval_key(search_args.metric_for_best_model), maximize, study.trials[0].value, min_gain)
+
+    def model_init(trial=None):
+        params = space(trial) if trial is not None else {}
+        trial_model_args, _ = chosen_arguments(model_args, training_args, params)
+        model = build_model(trial_model_args, data, seed=training_args.seed)[0]
+        set_seed(training_args.seed)  # as the job's Trainer does once its model is built: the same training run
+        return model
+
+    trainer = build_trainer(None, search_args, data, [*(callbacks or []), clock, keeper], model_init=model_init)
+    clock.trainer = keeper.trainer = trainer
+    keeper.study = study
+    try:
+        run_search(trainer, study, space, clock, training_args, neighbour_trials(training_args, user_values))
+    finally:
+        shutil.rmtree(trials_dir, ignore_errors=True)
+    keeper.settle()
     chosen = choose_trial(study, min_gain)
     record = search_record(study, chosen, min_gain, clock, search_args, training_args, start, search_start)
     record["validation_size"] = n_validation
@@ -358,7 +445,14 @@ def autotune(model_args, data_args, training_args, callbacks=None) -> dict:
         first.discard()
         chosen_model, chosen_training = chosen_arguments(model_args, training_args, chosen.params)
         chosen_training.overwrite_output_dir = True  # over trial 0's files only: they were just discarded
-        results = train(chosen_model, data_args, chosen_training, callbacks, search=record)
+        trained = keeper.weights_of(chosen.number)
+        if trained is not None:  # the trial's own best model: what a retrain of its values would train
+            job = fit(chosen_model, data_args, chosen_training, data, callbacks, trained=trained)
+            job.start = first.job.start  # the whole job's runtime, in the card
+            results = finish(job, search=record)
+        else:  # not expected (the keeper takes every trial that can be chosen); retrained rather than lost
+            logger.warning("Autotune: trial %d's weights were not kept; retraining its values", chosen.number)
+            results = train(chosen_model, data_args, chosen_training, callbacks, search=record)
     record["total_s"] = round(time.monotonic() - start, 2)
     results["search"] = record
     if first.job.trainer.is_world_process_zero():
@@ -385,7 +479,7 @@ class FirstTrial:
     created: list
 
     def discard(self) -> None:
-        """Remove what trial 0 wrote, before the better trial is retrained into the same directory."""
+        """Remove what trial 0 wrote, before the better trial's model is saved into the same directory."""
         _remove_entries(self.job.training_args.output_dir, self.created)
 
 
@@ -460,8 +554,8 @@ def load_search_data(model_args, data_args, training_args):
 
 
 def search_arguments(training_args, problem_type: str, trials_dir: str):
-    """The job's arguments for the trials: no checkpoints (each trial reports its best evaluation so far, which
-    the retrain's best model matches), no reporting, no nested search."""
+    """The job's arguments for the trials: no checkpoints (each trial reports its best evaluation so far, and
+    `_BestTrialState` keeps a possible winner's weights of that evaluation), no reporting, no nested search."""
     search_args = job_arguments(training_args, problem_type)
     search_args.output_dir = trials_dir
     search_args.save_strategy = SaveStrategy.NO
@@ -471,9 +565,10 @@ def search_arguments(training_args, problem_type: str, trials_dir: str):
     return search_args
 
 
-def run_search(trainer, study, space, clock, training_args) -> None:
+def run_search(trainer, study, space, clock, training_args, first_values=()) -> None:
     """Trials 1, 2, ... through `Trainer.hyperparameter_search` with optuna, in the `study` that holds trial 0,
-    within what is left of the budget (none is started when no trial could still be retrained in time)."""
+    within what is left of the budget (none is started when the budget is spent), `first_values` (each a trial's
+    values) first."""
     import optuna
 
     metric_key = _eval_key(trainer.args.metric_for_best_model)
@@ -488,6 +583,8 @@ def run_search(trainer, study, space, clock, training_args) -> None:
     timeout = clock.start + clock.budget - time.monotonic()
     if (limit is not None and limit <= 1) or clock.time_left() <= 0 or timeout <= 0:
         return
+    for values in list(first_values)[: None if limit is None else limit - 1]:
+        study.enqueue_trial(values)
     quiet = _QuietSearchSetup()
     logging.getLogger("transformers.trainer").addFilter(quiet)
     # Each trial ends in accelerate's release_memory, several full gc.collect() passes: over the heap of a loaded
@@ -529,17 +626,35 @@ def noise_margin(metric: str, value: float | None, n: int) -> float:
     return 0.0
 
 
+def _gain(value: float, first: float, maximize: bool) -> float:
+    """How much `value` beats trial 0's `first` (negative: it does not)."""
+    return value - first if maximize else first - value
+
+
+def best_trial(study):
+    """The completed trial with the best value, the earliest of equal ones."""
+    import optuna
+
+    maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
+    best = None
+    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+        if best is None or _gain(trial.value, best.value, maximize) > 0:
+            best = trial
+    if best is None:
+        raise ValueError("no trial completed")
+    return best
+
+
 def choose_trial(study, min_gain: float):
     """The best trial, if it beats trial 0 (your settings) by more than `min_gain`; otherwise trial 0."""
     import optuna
 
-    best = study.best_trial
+    best = best_trial(study)
     first = study.trials[0]
     if best.number == 0 or first.state != optuna.trial.TrialState.COMPLETE:
         return best
     maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
-    gain = best.value - first.value if maximize else first.value - best.value
-    return best if gain > min_gain else first
+    return best if _gain(best.value, first.value, maximize) > min_gain else first
 
 
 def search_record(
@@ -548,7 +663,7 @@ def search_record(
     """What results.json and the model card keep of the search: every trial, the chosen one (and why), the best
     one and the times."""
     metric = search_args.metric_for_best_model
-    best = study.best_trial
+    best = best_trial(study)
     if chosen.number != best.number:
         reason = (
             f"your settings kept: the best trial, {best.number}, beat them by {abs(best.value - chosen.value):.4f} "

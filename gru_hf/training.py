@@ -585,18 +585,46 @@ class FittedJob:
     start: float
 
 
+@dataclass
+class TrainedState:
+    """What a finished training run leaves that `fit` needs to stand in for training it again: the weights of its
+    best evaluation (what `load_best_model_at_end` restores), its log and its runtime. An autotune trial trained
+    exactly as the job would train its values hands its state to `fit` instead of being retrained."""
+
+    weights: dict
+    log_history: list
+    train_runtime_s: float
+    global_step: int
+    epoch: float | None
+
+
 def fit(
-    model_args, data_args, training_args, data: JobData, callbacks=None, resume: str | None = None, start=None
+    model_args,
+    data_args,
+    training_args,
+    data: JobData,
+    callbacks=None,
+    resume: str | None = None,
+    start=None,
+    trained: TrainedState | None = None,
 ) -> FittedJob:
     """The training stages of `train` on prepared data: the model, the card facts, the Trainer, training, and the
-    (best) model saved into the output directory."""
+    (best) model saved into the output directory. With `trained` (a run of the same values, already trained) its
+    weights and log take the place of training."""
     model, coverage = build_model(model_args, data, seed=training_args.seed)
     card = model_card_data(data_args, training_args, data.raw)
     callbacks = [*(callbacks or []), ModelCardCallback(card, model_args, data_args)]
     trainer = build_trainer(model, job_arguments(training_args, data.labels.problem_type), data, callbacks)
-    train_result = trainer.train(resume_from_checkpoint=resume)
+    if trained is None:
+        train_result = trainer.train(resume_from_checkpoint=resume)
+        runtime = round(train_result.metrics.get("train_runtime", 0.0), 2)
+    else:
+        model.load_state_dict(trained.weights)
+        trainer.state.log_history = [dict(entry) for entry in trained.log_history]
+        trainer.state.global_step, trainer.state.epoch = trained.global_step, trained.epoch
+        card.log_history = [dict(entry) for entry in trained.log_history]
+        card.train_runtime_s = runtime = trained.train_runtime_s
     trainer.save_model()
-    runtime = round(train_result.metrics.get("train_runtime", 0.0), 2)
     return FittedJob(trainer, data, card, coverage, model_args, training_args, runtime, start or time.time())
 
 

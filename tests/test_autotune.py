@@ -11,7 +11,7 @@ import torch
 from conftest import tiny_args, tiny_config, write_csv
 from safetensors.torch import load_file
 
-from gru_hf.autotune import choose_trial, chosen_arguments, noise_margin, search_space
+from gru_hf.autotune import choose_trial, chosen_arguments, neighbour_trials, noise_margin, search_space
 from gru_hf.cli import parse_train_arguments
 from gru_hf.modeling_gru import GRUForSequenceClassification
 from gru_hf.training import GRUTrainer, GRUTrainingArguments, train
@@ -168,6 +168,7 @@ def test_noise_margin_is_one_standard_error_of_the_metric():
         ([0.85, 0.81, 0.84], "maximize", 0.0126, 0),  # your settings scored best
         ([0.30, 0.20, 0.29], "minimize", 0.05, 1),  # a loss: lower is better
         ([0.30, 0.27, 0.29], "minimize", 0.05, 0),
+        ([0.80, 0.83, 0.83], "maximize", 0.0, 1),  # equal scores: the earlier trial, whose weights were kept
     ],
 )
 def test_a_trial_replaces_your_settings_only_by_more_than_the_minimum_gain(values, direction, min_gain, chosen):
@@ -208,6 +209,105 @@ def test_your_settings_kept_are_the_job_itself_not_retrained(tmp_path, monkeypat
         torch.testing.assert_close(tuned_weights[name], tensor, rtol=0, atol=0)
     for key in ("test_accuracy", "test_f1_macro", "test_loss"):
         assert plain["test"][key] == results["test"][key]
+
+
+def test_a_better_trial_is_adopted_not_retrained_and_equals_train(tmp_path, monkeypatch):
+    """A search trial that beats your settings hands over its best evaluation's weights and its log: nothing is
+    trained again, and the saved model, its scores and its training log are what a plain `train()` of the chosen
+    values makes (trials train exactly as the job does)."""
+    import gru_hf.autotune as autotune_module
+
+    files = autotune_files(tmp_path)
+    out = tmp_path / "tuned"
+    # A learning rate too high for this data: trial 1, the first search trial, is your settings at half of it, and
+    # it wins (no minimum gain asked for).
+    extra = ("--autotune_seconds", "60", "--autotune_trials", "3", "--autotune_min_gain", "0")
+    extra += ("--learning_rate", "1.0", "--num_train_epochs", "3", "--early_stopping_patience", "2")
+    model_args, data_args, training_args = parse_train_arguments(tiny_args(files, out, *extra))
+    fits = []
+    real_fit = autotune_module.fit
+    monkeypatch.setattr(autotune_module, "fit", lambda *a, **k: fits.append("trained" in k) or real_fit(*a, **k))
+
+    def no_retrain(*args, **kwargs):
+        raise AssertionError("a search trial won: its weights are adopted, nothing may be retrained")
+
+    monkeypatch.setattr(autotune_module, "train", no_retrain)
+    results = train(model_args, data_args, training_args)
+    search = results["search"]
+    chosen = search["chosen"]["trial"]
+    assert chosen > 0 and fits == [False, True]  # trial 0 trained by fit; the winner handed to fit, not trained
+    first, second = search["trials"][0]["params"], search["trials"][1]["params"]
+    assert second == {**first, "learning_rate": 0.5}
+    assert not list(out.glob("checkpoint-*"))  # trial 0's files were replaced by the chosen trial's
+
+    plain_out = tmp_path / "plain"
+    model_args, data_args, training_args = parse_train_arguments(tiny_args(files, plain_out, *extra))
+    chosen_model, chosen_training = chosen_arguments(model_args, training_args, search["chosen"]["params"])
+    chosen_training.output_dir = str(plain_out)
+    monkeypatch.undo()
+    plain = train(chosen_model, data_args, chosen_training)
+    tuned_weights = load_file(str(out / "model.safetensors"))
+    plain_weights = load_file(str(plain_out / "model.safetensors"))
+    assert tuned_weights.keys() == plain_weights.keys()
+    for name, tensor in plain_weights.items():
+        torch.testing.assert_close(tuned_weights[name], tensor, rtol=0, atol=0)
+    for split, key in (("validation", "eval_f1_macro"), ("test", "test_accuracy"), ("test", "test_loss")):
+        assert results[split][key] == plain[split][key]
+    assert results["validation"]["eval_f1_macro"] == search["chosen"]["value"]  # the trial's score, reproduced
+    card = (out / "README.md").read_text()
+    plain_card = (plain_out / "README.md").read_text()
+
+    def training_log(text):
+        return text.split("### Training log", 1)[1].split("###", 1)[0]
+
+    assert "| 3 | 21 |" in training_log(plain_card)  # 3 epochs of 7 steps
+    assert training_log(card) == training_log(plain_card)  # the trial's own log, epoch by epoch
+    assert f"Chosen: trial {chosen}, {search['chosen']['reason']}." in card
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        p.name for p in plain_out.iterdir() if not p.name.startswith("checkpoint-")
+    )
+
+
+def test_a_winner_whose_weights_were_not_kept_is_retrained(tmp_path, monkeypatch):
+    """The safety net: should the search not hold the winning trial's weights, its values are retrained into the
+    output directory (with checkpoints, as `train()` leaves them) and give the same model."""
+    import gru_hf.autotune as autotune_module
+
+    files = autotune_files(tmp_path)
+    extra = ("--autotune_seconds", "60", "--autotune_trials", "2", "--autotune_min_gain", "0")
+    extra += ("--learning_rate", "1.0", "--num_train_epochs", "3", "--early_stopping_patience", "2")
+    runs = {}
+    for name, keep in (("adopted", True), ("retrained", False)):
+        if not keep:
+            monkeypatch.setattr(autotune_module._BestTrialState, "weights_of", lambda self, number: None)
+        out = tmp_path / name
+        runs[name] = train(*parse_train_arguments(tiny_args(files, out, *extra)))
+        assert runs[name]["search"]["chosen"]["trial"] == 1
+    assert not list((tmp_path / "adopted").glob("checkpoint-*"))
+    assert list((tmp_path / "retrained").glob("checkpoint-*"))
+    adopted = load_file(str(tmp_path / "adopted" / "model.safetensors"))
+    for name, tensor in load_file(str(tmp_path / "retrained" / "model.safetensors")).items():
+        torch.testing.assert_close(adopted[name], tensor, rtol=0, atol=0)
+
+
+def test_the_first_search_trials_are_your_settings_with_one_measured_change(tmp_path):
+    """Trials 1 and 2 (before the sampler's draws): the embeddings at the next lower share of the learning rate
+    (with pretrained vectors), then half the learning rate, when it is inside the searched range."""
+    files = autotune_files(tmp_path)
+    model_args, _, training_args = parse_train_arguments(
+        tiny_args(files, tmp_path / "out", "--autotune_seconds", "30")
+    )
+    glove_args = dataclasses.replace(model_args, glove="vectors.txt")
+    _, user = search_space(glove_args, training_args)
+    assert neighbour_trials(training_args, user) == [
+        {**user, "embedding_lr_scale": 0.5},
+        {**user, "learning_rate": 0.01},
+    ]
+    _, user = search_space(model_args, training_args)  # no vectors: no embedding rate searched
+    assert neighbour_trials(training_args, user) == [{**user, "learning_rate": 0.01}]
+    own = dataclasses.replace(training_args, embedding_learning_rate=3e-4, learning_rate=4e-4)
+    _, user = search_space(glove_args, own)  # a share of 0.75 -> 0.5; 2e-4 is below the searched 3e-4
+    assert neighbour_trials(own, user) == [{**user, "embedding_lr_scale": 0.5}]
 
 
 def _trial_values(space, user, **changes):
