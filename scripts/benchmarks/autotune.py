@@ -258,6 +258,7 @@ def run(data_dir: str, workdir: str, quick: bool) -> dict:
         "runs": runs,
         "datasets": summary,
         "targets": target_checks(summary),
+        "winner_saved": "adopted",  # a winning trial's own weights are saved (git 1bcf1f5); before: retrained
     }
 
 
@@ -334,18 +335,22 @@ def render(results: dict) -> str:
             f"{results['planned_seeds']}" + (f"; not measured: {', '.join(missing)}." if missing else "."),
             "",
         ]
+    adopted = results.get("winner_saved") == "adopted"
+    finish_text = "saving the chosen trial's model" if adopted else "any retrain"
+    chosen_text = "saved with its own weights (not retrained)" if adopted else "retrained"
     lines = [
         *limited,
         f"`gru-hf train --glove glove-6b-50d` with and without `--autotune_seconds {results['budget_s']:g}`, seeds "
         f"{', '.join(map(str, results['seeds']))}, {results['workers']} job(s) at a time, "
         f"{_thread_text(results)} each. "
-        "Test accuracy (%) mean ± std; job s: wall time of the whole job (trial 0, search, any retrain, test, card).",
+        f"Test accuracy (%) mean ± std; job s: wall time of the whole job (trial 0, search, {finish_text}, test, "
+        "card).",
         "",
         *table(["dataset", "command", "test acc", "val acc", "seeds", "job s"], ["l", "l", "r", "r", "r", "r"], rows),
         "",
         "Searches (trial 0 is the command's own settings; the best trial by the search metric on validation is "
-        "retrained if it beats trial 0 by more than the minimum gain, one standard error on the validation split, "
-        "and trial 0 otherwise; records before that rule have no best / min gain):",
+        f"{chosen_text} if it beats trial 0 by more than the minimum gain, one standard error on the validation "
+        "split, and trial 0 otherwise; records before that rule have no best / min gain):",
         "",
         *table(
             [
