@@ -310,6 +310,28 @@ def test_the_first_search_trials_are_your_settings_with_one_measured_change(tmp_
     assert neighbour_trials(own, user) == [{**user, "embedding_lr_scale": 0.5}]
 
 
+def test_one_change_trials_are_stopped_by_the_clock_not_by_the_median(tmp_path):
+    """The median pruner stops a sampler's draw that trails the completed trials at an evaluation, but not one of
+    your settings' one-change trials (half the learning rate trails early and catches up)."""
+    import optuna
+
+    from gru_hf.autotune import ONE_CHANGE_ATTR, _pruner
+
+    study = optuna.create_study(direction="maximize")
+    for scores in ([0.70, 0.80], [0.72, 0.82]):  # two completed trials
+        trial = study.ask()
+        for step, score in enumerate(scores):
+            trial.report(score, step)
+        study.tell(trial, max(scores))
+    study.enqueue_trial({}, user_attrs={ONE_CHANGE_ATTR: True})
+    one_change, draw = study.ask(), study.ask()
+    pruner = _pruner()
+    for trial in (one_change, draw):
+        trial.report(0.60, 0)  # behind the median (0.71) at the first evaluation
+    frozen = {t.number: t for t in study.get_trials()}  # what optuna hands a pruner
+    assert pruner.prune(study, frozen[draw.number]) and not pruner.prune(study, frozen[one_change.number])
+
+
 def _trial_values(space, user, **changes):
     import optuna
 
