@@ -276,18 +276,13 @@ class _SearchClock(TrainerCallback):
         self.overhead = 0.0  # building, saving and evaluating the chosen model: about the data preparation's time
         self.best = None
         self.trainer = None  # the search's Trainer (trials 1, 2, ...)
-        self.study = None
         self.first_trial = False  # True while trial 0, the job itself, trains
 
-    def reserve(self) -> float:
-        """Time kept for finishing the job after the search: building the chosen model, saving it and evaluating
-        it (about the data preparation's time). Nothing is retrained: trial 0 is the job, and a search trial that
-        beats it hands over the weights of its best evaluation (`_BestTrialState`)."""
-        return self.overhead
-
     def time_left(self) -> float:
-        """Seconds a search trial may still use, the reserve kept."""
-        return self.start + self.budget - self.reserve() - time.monotonic()
+        """Seconds a search trial may still use: the budget less the time kept for finishing the job after the
+        search (`overhead`). Nothing is retrained: trial 0 is the job, and a search trial that beats it hands over
+        the weights of its best evaluation (`_BestTrialState`)."""
+        return self.start + self.budget - self.overhead - time.monotonic()
 
     def on_train_begin(self, args, state, control, **kwargs):
         import optuna
@@ -346,7 +341,7 @@ class _BestTrialState(TrainerCallback):
         self.running = None  # [trial number, value, weights, TrainedState or None until the trial ends]
 
     def _beats(self, value: float, other: float | None) -> bool:
-        return other is None or (value > other if self.maximize else value < other)
+        return other is None or _gain(value, other, self.maximize) > 0
 
     def settle(self) -> None:
         """The running trial's state is kept if optuna completed the trial (and it beats the one kept)."""
@@ -409,7 +404,6 @@ def autotune(model_args, data_args, training_args, callbacks=None) -> dict:
     study = optuna.create_study(
         study_name=STUDY_NAME, storage=optuna.storages.InMemoryStorage(), direction=_direction(training_args, data)
     )
-    clock.study = study
     search_start = time.monotonic()
     first = run_first_trial(study, space, user_values, model_args, data_args, training_args, data, callbacks, clock)
     trials_dir = tempfile.mkdtemp(prefix="gru-hf-autotune-")
