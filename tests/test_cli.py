@@ -71,6 +71,40 @@ def test_help_into_a_closed_pipe_prints_no_traceback(reader):
         )
 
 
+# Each command's own --help, with options from each of its argument groups. argparse %-formats every help string, so
+# a bare "%" in one (it happened: "84% of articles") makes the whole --help raise a TypeError instead of printing.
+HELP_OPTIONS = {
+    "train": [
+        "--train_file",
+        "--max_seq_length",
+        "--glove",
+        "--autotune_seconds",
+        "--learning_rate",
+        "--save_strategy",
+    ],
+    "distill": ["--teacher", "--augment_factor", "--distill_alpha", "--max_seq_length", "--num_train_epochs"],
+    "teacher": ["--base_model", "--train_file", "--learning_rate"],
+    "predict": ["--top_k", "--backend", "--onnx"],
+    "export": ["--quantize", "--opset"],
+    "push": ["--private", "--token"],
+    "quickstart": ["--output_dir"],
+}
+
+
+@pytest.mark.parametrize("command", sorted(HELP_OPTIONS))
+def test_every_command_prints_its_help(command, capsys):
+    from gru_hf.cli import COMMANDS, main
+
+    assert set(HELP_OPTIONS) == set(COMMANDS)
+    with pytest.raises(SystemExit) as done:
+        main([command, "--help"])
+    assert done.value.code == 0
+    shown = capsys.readouterr().out
+    assert f"gru-hf {command}" in shown
+    for option in HELP_OPTIONS[command]:
+        assert option in shown, option
+
+
 @needs_script
 def test_unknown_command_lists_the_commands_and_fails():
     done = gru_hf_command("trian")
