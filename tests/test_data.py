@@ -216,6 +216,14 @@ def test_bbc_news_default_splits():
         (b"text,label\nfine,1\nok,\n", r"bad.csv: 1 missing \(null\) label in column 'label', first at row 1"),
         (b"text,label\n1,1\n2,0\n", r"bad.csv: text column 'text' holds int64 values, not strings \(first at row 0\)"),
         (b'text,label\nfine,1\nok,0\n"a,b,c\n', r"Could not read the train file .*bad.csv as csv: "),
+        # An unquoted comma in the first row: pandas would read "wonderful" as a row index and drop it, silently.
+        (
+            b"text,label\nwonderful, it is,pos\nterrible, it is,neg\n",
+            r"bad.csv: its first row has 3 fields but the header has 2 \(text, label\); a text with an unquoted "
+            r"comma\? Quote such texts",
+        ),
+        (b"text,label\n\nfine, really,1\nok,0\n", r"bad.csv: its first row has 3 fields but the header has 2"),
+        (b"text,label\nfine,1\nok, really,0\nbad,0\n", r"bad.csv as csv: .*Expected 2 fields in line 3, saw 3"),
     ],
 )
 def test_bad_files_are_one_clear_error(tmp_path, content, message):

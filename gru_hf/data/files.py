@@ -35,7 +35,27 @@ def check_file(path: str, split: str, extensions: Mapping[str, str] = SUPPORTED_
                 raise ValueError(f"The {split} file {path} is not a Parquet file")
     else:
         check_utf8(path, split)
+        if fmt in ("csv", "tsv"):
+            check_csv_head(path, split, fmt)
     return fmt
+
+
+def check_csv_head(path: str, split: str, fmt: str) -> None:
+    """A first row with more fields than the header makes pandas (behind `datasets`' csv loader) read the first
+    column as a row index and drop it without a word: texts with unquoted commas would lose their start and the
+    other columns shift. Refuse that file, naming the row."""
+    delimiter = "\t" if fmt == "tsv" else ","
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        rows = csv.reader(f, delimiter=delimiter)
+        header = next(rows, None)
+        first = next((row for row in rows if row), None)
+    if header is None or first is None or len(first) <= len(header):
+        return
+    separator = "tab" if fmt == "tsv" else "comma"
+    raise ValueError(
+        f"The {split} file {path}: its first row has {len(first)} fields but the header has {len(header)} "
+        f"({', '.join(header)}); a text with an unquoted {separator}? Quote such texts (\"like, this\")"
+    )
 
 
 def check_utf8(path: str, split: str) -> None:
