@@ -1,6 +1,6 @@
 """The `gru-hf` command: `train`, `predict`, `push`, `export`, `teacher`, `distill` and `quickstart`.
 
-    gru-hf train [--option value ...] | gru-hf train config.yaml
+    gru-hf train [config.yaml | config.json] [--option value ...]
     gru-hf predict MODEL [TEXT ...] [--file PATH] [--jsonl] [--top_k K] [--batch_size N] [--onnx | --quantized]
     gru-hf push DIR REPO_ID [--private] [--token TOKEN]
     gru-hf export DIR [--quantize int8] [--opset N]
@@ -30,19 +30,86 @@ QUICKSTART_TEXTS = [
 ]
 
 
+CONFIG_EXTENSIONS = (".json", ".yaml", ".yml")
+
+
+def read_config_file(path: str) -> dict:
+    """The options in a JSON or YAML configuration file, as a mapping of option names to values."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"configuration file {path} does not exist")
+    kind = "JSON" if path.endswith(".json") else "YAML"
+    with open(path, encoding="utf-8") as f:
+        try:
+            if kind == "JSON":
+                options = json.load(f)
+            else:
+                import yaml
+
+                options = yaml.safe_load(f)
+        except Exception as err:  # json.JSONDecodeError, yaml.YAMLError, UnicodeDecodeError
+            reason = " ".join(str(err).split())
+            raise ValueError(f"configuration file {path} is not valid {kind}: {reason}") from None
+    if not isinstance(options, dict):
+        raise ValueError(
+            f"configuration file {path} must map option names to values (e.g. `learning_rate: 0.001`), "
+            f"not hold a {type(options).__name__}"
+        )
+    return options
+
+
+def config_file_arguments(parser, path: str, command: str) -> list[str]:
+    """A configuration file's options as command-line arguments, so that they are converted and checked exactly
+    as typed options are (YAML reads `1e-3` as a string) and options after the file override it. A null value
+    leaves the option at its default."""
+    options = read_config_file(path)
+    known = {action.dest for action in parser._actions}
+    names = {key: str(key).lstrip("-").replace("-", "_") for key in options}
+    unknown = sorted(str(key) for key, name in names.items() if name not in known)
+    if unknown:
+        raise ValueError(
+            f"configuration file {path}: unknown option{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} "
+            f"(`gru-hf {command} --help` lists them)"
+        )
+    argv = []
+    for key, value in options.items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            values = ["true" if value else "false"]
+        elif isinstance(value, (list, tuple)):
+            values = [json.dumps(v) if isinstance(v, (dict, list)) else str(v) for v in value]
+        elif isinstance(value, dict):
+            values = [json.dumps(value)]
+        else:
+            values = [str(value)]
+        argv += [f"--{names[key]}", *values]
+    return argv
+
+
+def parse_arguments(parser, argv: list[str], command: str):
+    """`gru-hf COMMAND [config.yaml|config.json] [--option value ...]`: the options of the file (when the first
+    argument is one), then those typed after it, into the parser's dataclasses."""
+    if argv and argv[0].endswith(CONFIG_EXTENSIONS) and not argv[0].startswith("-"):
+        argv = config_file_arguments(parser, argv[0], command) + argv[1:]
+    try:
+        return parser.parse_args_into_dataclasses(args=argv)
+    except ValueError as err:
+        misplaced = [a for a in argv if a.endswith(CONFIG_EXTENSIONS) and "not used" in str(err) and a in str(err)]
+        if misplaced:
+            raise ValueError(
+                f"the configuration file {misplaced[0]} must come first: gru-hf {command} {misplaced[0]} "
+                "[--option value ...] (options after it override the file)"
+            ) from None
+        raise
+
+
 def parse_train_arguments(argv: list[str]):
     from transformers import HfArgumentParser
 
     from .training import ARGUMENT_CLASSES
 
     parser = HfArgumentParser(ARGUMENT_CLASSES, prog="gru-hf train", description="Train a gru-hf text classifier.")
-    if len(argv) == 1 and argv[0].endswith((".json", ".yaml", ".yml")):
-        if not os.path.isfile(argv[0]):
-            raise FileNotFoundError(f"configuration file {argv[0]} does not exist")
-        if argv[0].endswith(".json"):
-            return parser.parse_json_file(os.path.abspath(argv[0]))
-        return parser.parse_yaml_file(os.path.abspath(argv[0]))
-    return parser.parse_args_into_dataclasses(args=argv)
+    return parse_arguments(parser, argv, "train")
 
 
 def train_main(argv: list[str]) -> dict:
@@ -238,7 +305,7 @@ def teacher_main(argv: list[str]) -> dict:
     parser = HfArgumentParser(
         TEACHER_ARGUMENT_CLASSES, prog="gru-hf teacher", description="Fine-tune a transformer teacher to distil."
     )
-    teacher_args, data_args, training_args = parser.parse_args_into_dataclasses(args=argv)
+    teacher_args, data_args, training_args = parse_arguments(parser, argv, "teacher")
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     results = train_teacher(teacher_args, data_args, training_args)
     if "test" in results:
@@ -259,13 +326,7 @@ def distill_main(argv: list[str]) -> dict:
     parser = HfArgumentParser(
         DISTILL_ARGUMENT_CLASSES, prog="gru-hf distill", description="Distil a transformer teacher into gru-hf."
     )
-    if len(argv) == 1 and argv[0].endswith((".json", ".yaml", ".yml")):
-        if not os.path.isfile(argv[0]):
-            raise FileNotFoundError(f"configuration file {argv[0]} does not exist")
-        read = parser.parse_json_file if argv[0].endswith(".json") else parser.parse_yaml_file
-        model_args, data_args, training_args, distill_args = read(os.path.abspath(argv[0]))
-    else:
-        model_args, data_args, training_args, distill_args = parser.parse_args_into_dataclasses(args=argv)
+    model_args, data_args, training_args, distill_args = parse_arguments(parser, argv, "distill")
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     results = distill(model_args, data_args, training_args, distill_args)
     if training_args.process_index != 0:

@@ -167,6 +167,38 @@ def test_config_file_replaces_command_line(tmp_path, tiny_files):
     assert training_args.learning_rate == 0.02 and training_args.train_sampling_strategy == "group_by_length"
 
 
+
+def test_config_file_values_are_read_as_typed_options_and_options_after_it_win(tmp_path, tiny_files):
+    # PyYAML reads `1e-3` as the string "1e-3" (YAML 1.1 wants a dot): it must still be the float 0.001.
+    (tmp_path / "run.yaml").write_text(
+        f"train_file: {tiny_files['train']}\noutput_dir: {tmp_path / 'model'}\nlearning_rate: 1e-3\n"
+        "num_train_epochs: 2\nreport_to: [none]\nload_best_model_at_end: false\nglove: null\n"
+    )
+    model_args, data_args, training_args = parse_train_arguments([str(tmp_path / "run.yaml")])
+    assert training_args.learning_rate == 0.001 and training_args.num_train_epochs == 2
+    assert training_args.load_best_model_at_end is False and model_args.glove is None
+    _, _, training_args = parse_train_arguments([str(tmp_path / "run.yaml"), "--num_train_epochs", "5"])
+    assert training_args.num_train_epochs == 5 and training_args.learning_rate == 0.001
+
+
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("bad.yaml", "train_file: [train.csv\n", "configuration file {path} is not valid YAML: "),
+        ("bad.json", '{"train_file": "train.csv", bad}', "configuration file {path} is not valid JSON: "),
+        ("list.yaml", "- train_file\n- train.csv\n", "configuration file {path} must map option names to values"),
+        ("typo.yaml", "train_file: train.csv\nlearnin_rate: 0.1\n", "{path}: unknown option learnin_rate"),
+        ("late.yaml", "train_file: train.csv\n", "the configuration file {path} must come first"),
+    ],
+)
+def test_bad_config_file_is_one_line_naming_it(tmp_path, capsys, name, content, message):
+    path = tmp_path / name
+    path.write_text(content)
+    argv = ["--num_train_epochs", "2", str(path)] if name == "late.yaml" else [str(path)]
+    assert main(["train", *argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message.format(path=path) in err[0], err
+
 def test_streaming_training(tmp_path, tiny_files):
     # Training data read as a stream: a tokenizer from a bounded sample, a fixed number of steps.
     out = tmp_path / "streamed"
