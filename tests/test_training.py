@@ -167,7 +167,6 @@ def test_config_file_replaces_command_line(tmp_path, tiny_files):
     assert training_args.learning_rate == 0.02 and training_args.train_sampling_strategy == "group_by_length"
 
 
-
 def test_config_file_values_are_read_as_typed_options_and_options_after_it_win(tmp_path, tiny_files):
     # PyYAML reads `1e-3` as the string "1e-3" (YAML 1.1 wants a dot): it must still be the float 0.001.
     (tmp_path / "run.yaml").write_text(
@@ -198,6 +197,7 @@ def test_bad_config_file_is_one_line_naming_it(tmp_path, capsys, name, content, 
     assert main(["train", *argv]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message.format(path=path) in err[0], err
+
 
 def test_streaming_training(tmp_path, tiny_files):
     # Training data read as a stream: a tokenizer from a bounded sample, a fixed number of steps.

@@ -54,7 +54,7 @@ def check_csv_head(path: str, split: str, fmt: str) -> None:
     separator = "tab" if fmt == "tsv" else "comma"
     raise ValueError(
         f"The {split} file {path}: its first row has {len(first)} fields but the header has {len(header)} "
-        f"({', '.join(header)}); a text with an unquoted {separator}? Quote such texts (\"like, this\")"
+        f'({", ".join(header)}); a text with an unquoted {separator}? Quote such texts ("like, this")'
     )
 
 
