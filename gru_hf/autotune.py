@@ -50,6 +50,7 @@ from .training import (
     build_trainer,
     check_class_weight,
     check_inputs,
+    check_metric_for_best_model,
     finish,
     fit,
     job_arguments,
@@ -550,6 +551,7 @@ def load_search_data(model_args, data_args, training_args):
     check_inputs(model_args, data_args, training_args)  # the output directory is checked before the search
     raw, labels = load_splits(data_args)
     check_class_weight(training_args, labels)
+    check_metric_for_best_model(training_args, labels.problem_type)
     if "validation" not in raw or len(raw["validation"]) == 0:
         raise ValueError("--autotune_seconds needs a validation split: give --validation_file or a percentage")
     return prepare_data(model_args, data_args, raw, labels, resume=None)

@@ -24,7 +24,13 @@ from .configuration_gru import GRUConfig
 from .data import DataArguments, LabelInfo, load_data, sample_texts
 from .distributed import check_mixed_precision, check_process_group_setup
 from .hardware import hardware_description
-from .metrics import build_compute_metrics, default_metric_for_best_model, greater_is_better, metric_values
+from .metrics import (
+    METRIC_KEYS,
+    build_compute_metrics,
+    default_metric_for_best_model,
+    greater_is_better,
+    metric_values,
+)
 from .model_card import Confusion, DatasetFacts, GRUModelCardData, ModelCardCallback, VectorsFacts
 from .modeling_gru import GRUForSequenceClassification
 from .tokenization_gru import PAD_TOKEN, UNK_TOKEN, GRUTokenizerFast, extend_vocabulary, train_tokenizer
@@ -176,6 +182,10 @@ class GRUTrainingArguments(TrainingArguments):
         super().__post_init__()
 
 
+# --eval_strategy steps without --eval_steps: a fraction of all training steps.
+DEFAULT_EVAL_STEPS = 0.1
+
+
 def _strategy(value) -> str:
     return str(getattr(value, "value", value))
 
@@ -183,8 +193,16 @@ def _strategy(value) -> str:
 def resolve_dependent_defaults(args: TrainingArguments) -> None:
     """gru-hf's own defaults (checkpoints as often as evaluations, the best one kept) give way to the user's
     strategies instead of failing TrainingArguments' checks: `save_strategy` follows `eval_strategy` unless given,
-    and `load_best_model_at_end` is on only when the strategies allow it, unless given."""
+    and `load_best_model_at_end` is on only when the strategies allow it, unless given. `--eval_strategy steps`
+    without `--eval_steps` evaluates every `DEFAULT_EVAL_STEPS` of training instead of every `--logging_steps`."""
     evaluation = _strategy(args.eval_strategy)
+    if evaluation == "steps" and args.eval_steps is None:
+        # The Trainer would evaluate every --logging_steps, 2% of training in gru-hf: 50 evaluations and
+        # checkpoints, and early stopping after 6% of training without a gain.
+        args.eval_steps = DEFAULT_EVAL_STEPS
+        logger.info(
+            "--eval_steps %s: evaluating every %d%% of the training steps", args.eval_steps, 100 * args.eval_steps
+        )
     if args.save_strategy is None:
         args.save_strategy = evaluation if evaluation != "no" else "epoch"
         if evaluation == "steps":  # save at every evaluation: the best model needs its checkpoint
@@ -566,6 +584,7 @@ def train(
     resume = check_inputs(model_args, data_args, training_args)
     raw, labels = load_splits(data_args)
     check_class_weight(training_args, labels)
+    check_metric_for_best_model(training_args, labels.problem_type)
     data = prepare_data(model_args, data_args, raw, labels, resume)
     job = fit(model_args, data_args, training_args, data, callbacks, resume=resume, start=start)
     return finish(job, search=search)
@@ -691,6 +710,20 @@ def check_class_weight(training_args, labels: LabelInfo) -> None:
         raise ValueError(
             f"--class_weight {training_args.class_weight} needs single-label classification, but the data is "
             f"{labels.problem_type}: leave --class_weight none"
+        )
+
+
+def check_metric_for_best_model(training_args, problem_type: str) -> None:
+    """A --metric_for_best_model the job's evaluation reports, checked before training (the Trainer raises a
+    KeyError at the first evaluation)."""
+    if not getattr(training_args, "metric_chosen_by_user", False):
+        return
+    name = training_args.metric_for_best_model
+    reported = (*METRIC_KEYS[problem_type], "loss")
+    if name.removeprefix("eval_") not in reported:
+        raise ValueError(
+            f"--metric_for_best_model {name}: a {problem_type} job's evaluation reports {', '.join(reported)} "
+            "(with or without the eval_ prefix)"
         )
 
 
@@ -955,4 +988,5 @@ __all__ = [
     "tokenize_splits",
     "train",
     "weighted_cross_entropy",
+    "check_metric_for_best_model",
 ]

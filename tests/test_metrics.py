@@ -15,6 +15,7 @@ from evaluate.loading import get_imports
 from transformers import EvalPrediction
 
 from gru_hf.metrics import (
+    METRIC_KEYS,
     METRIC_NAMES,
     METRICS_DIR,
     build_compute_metrics,
@@ -362,6 +363,20 @@ def test_build_compute_metrics_invalid_arguments():
         build_compute_metrics("regression", num_labels=0)
     with pytest.raises(ValueError, match="threshold"):
         build_compute_metrics("multi_label_classification", num_labels=2, threshold=1.5)
+
+
+@pytest.mark.parametrize(
+    "problem_type, logits, labels",
+    [
+        ("single_label_classification", [[0.1, 0.9], [0.8, 0.2]], [1, 1]),
+        ("multi_label_classification", [[2.0, -1.0], [-1.0, 2.0]], [[1.0, 0.0], [1.0, 1.0]]),
+        ("regression", [[0.5], [1.5], [2.0]], [0.0, 1.0, 3.0]),
+    ],
+)
+def test_metric_keys_are_what_compute_metrics_returns(problem_type, logits, labels):
+    compute = build_compute_metrics(problem_type, num_labels=len(logits[0]) if problem_type != "regression" else 1)
+    result = compute(EvalPrediction(predictions=np.array(logits), label_ids=np.array(labels)))
+    assert tuple(result) == METRIC_KEYS[problem_type]
 
 
 def test_best_model_selection():

@@ -9,8 +9,8 @@ import os
 import pytest
 from conftest import tiny_args
 
-from gru_hf.cli import parse_train_arguments
-from gru_hf.training import train
+from gru_hf.cli import main, parse_train_arguments
+from gru_hf.training import check_metric_for_best_model, train
 
 
 def parsed(*extra):
@@ -37,6 +37,7 @@ def parsed(*extra):
         (("--save_strategy", "best"), "best", True),
         (("--load_best_model_at_end", "false"), "epoch", False),
         (("--save_strategy", "steps"), "steps", False),
+        (("--eval_strategy", "steps"), "steps", True),  # every 10% of training, not every logging step (2%)
     ],
 )
 def test_dependent_defaults_follow_the_user(extra, save_strategy, load_best):
@@ -44,7 +45,8 @@ def test_dependent_defaults_follow_the_user(extra, save_strategy, load_best):
     assert args.save_strategy.value == save_strategy
     assert args.load_best_model_at_end is load_best
     if "steps" in extra and "--save_strategy" not in extra:
-        assert args.save_steps == args.eval_steps == 3  # a checkpoint at every evaluation
+        expected = 3 if "--eval_steps" in extra else 0.1
+        assert args.save_steps == args.eval_steps == expected  # a checkpoint at every evaluation
 
 
 def test_explicit_conflicting_choice_still_fails_as_in_transformers():
@@ -95,3 +97,22 @@ def test_standard_flag_combinations_train(tmp_path, tiny_files, extra):
 def test_min_frequency_default_follows_glove(extra, min_frequency):
     model_args = parse_train_arguments(["--output_dir", "unused", *extra])[0]
     assert model_args.min_frequency == min_frequency
+
+
+@pytest.mark.parametrize("name", ["accuracy", "eval_accuracy", "f1_macro", "loss", "eval_loss"])
+def test_metric_for_best_model_the_evaluation_reports(name):
+    check_metric_for_best_model(parsed("--metric_for_best_model", name), "single_label_classification")
+
+
+def test_metric_for_best_model_not_reported_is_one_line_before_training(tmp_path, tiny_files, capsys):
+    out = tmp_path / "model"
+    assert main(["train", *tiny_args(tiny_files, out), "--metric_for_best_model", "f1"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert [line for line in err.splitlines() if "error" in line] == [
+        "gru-hf train: error: --metric_for_best_model f1: a single_label_classification job's evaluation reports "
+        "accuracy, f1_macro, loss (with or without the eval_ prefix)"
+    ]
+    assert not out.exists()
+    with pytest.raises(ValueError, match="a regression job's evaluation reports mse, rmse, pearsonr, loss"):
+        check_metric_for_best_model(parsed("--metric_for_best_model", "accuracy"), "regression")

@@ -19,6 +19,7 @@ from ..training import (
     build_model,
     build_trainer,
     check_inputs,
+    check_metric_for_best_model,
     evaluate_splits,
     job_arguments,
     load_splits,
@@ -232,6 +233,7 @@ def distill(
         check_unlabelled_file(distill_args.unlabelled_file)
     teacher_config = check_teacher(distill_args.teacher, distill_args.teacher_trust_remote_code)
     raw, labels = load_splits(data_args)
+    check_metric_for_best_model(training_args, labels.problem_type)
     columns = match_teacher_labels(teacher_config, labels, distill_args.teacher)
     unlabelled = None
     if distill_args.unlabelled_file:

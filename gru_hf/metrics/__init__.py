@@ -41,6 +41,12 @@ _DEFAULT_METRIC_FOR_BEST_MODEL = {
     "regression": "mse",
 }
 _LOWER_IS_BETTER = frozenset({"loss", "mse", "rmse", "mae"})
+# The keys `build_compute_metrics` returns for each problem type (the Trainer adds "loss" and the "eval_" prefix).
+METRIC_KEYS = {
+    "single_label_classification": ("accuracy", "f1_macro"),
+    "multi_label_classification": ("f1_micro", "f1_macro", "accuracy"),
+    "regression": ("mse", "rmse", "pearsonr"),
+}
 
 
 def load_metric(name: str, **kwargs) -> evaluate.EvaluationModule:
@@ -241,6 +247,7 @@ def metric_values(metrics: dict | None, prefix: str) -> dict:
 
 __all__ = [
     "METRICS_DIR",
+    "METRIC_KEYS",
     "METRIC_NAMES",
     "NON_METRIC_SUFFIXES",
     "PROBLEM_TYPES",
