@@ -249,6 +249,58 @@ def last_complete_checkpoint(output_dir: str) -> str | None:
     return None
 
 
+def remove_stale_checkpoints(args: TrainingArguments) -> None:
+    """--overwrite_output_dir on a fresh run: the checkpoints of the run being replaced go (they would mix with
+    this run's in the Trainer's rotation, and a later --resume_from_checkpoint would pick the newest of them)."""
+    if not (args.overwrite_output_dir and args.should_save and os.path.isdir(args.output_dir)):
+        return
+    import shutil
+
+    for name in sorted(os.listdir(args.output_dir)):
+        path = os.path.join(args.output_dir, name)
+        if name.startswith("checkpoint-") and os.path.isdir(path):
+            shutil.rmtree(path)
+            logger.info("--overwrite_output_dir: removed %s of the previous run", path)
+
+
+# Config fields a checkpoint must share with the run resuming it: its weights' shapes and its labels.
+_RESUME_FIELDS = (
+    "vocab_size",
+    "embedding_dim",
+    "hidden_size",
+    "num_hidden_layers",
+    "bidirectional",
+    "pooling",
+    "problem_type",
+    "id2label",
+)
+
+
+def check_resume_matches(resume: str, config) -> None:
+    """One line before training when the checkpoint being resumed is not this run's model (other labels or
+    sizes), instead of a state-dict size mismatch from the Trainer."""
+    path = os.path.join(resume, "config.json")
+    if not os.path.isfile(path):
+        return
+    with open(path, encoding="utf-8") as f:
+        saved = json.load(f)
+    ours = config.to_dict()
+    differences = []
+    for name in _RESUME_FIELDS:
+        theirs, mine = saved.get(name), ours.get(name)
+        if name == "id2label":
+            theirs = list((theirs or {}).values())
+            mine = [str(v) for v in (mine or {}).values()]
+        if name in saved and theirs != mine:
+            differences.append(f"{name} {theirs} against {mine}")
+    if differences:
+        raise ValueError(
+            f"--resume_from_checkpoint {resume} holds another model than this run builds: "
+            f"{'; '.join(differences)} (checkpoint against this run). Resume with the run's own data and options, "
+            "or train anew with --overwrite_output_dir"
+        )
+
+
 def prepare_output_dir(args: GRUTrainingArguments) -> str | None:
     """Refuse to write into a non-empty output directory unless asked to; return the checkpoint to resume from."""
     resume = args.resume_from_checkpoint
@@ -631,6 +683,10 @@ def fit(
     (best) model saved into the output directory. With `trained` (a run of the same values, already trained) its
     weights and log take the place of training."""
     model, coverage = build_model(model_args, data, seed=training_args.seed)
+    if resume:
+        check_resume_matches(resume, model.config)
+    elif trained is None:
+        remove_stale_checkpoints(training_args)
     card = model_card_data(data_args, training_args, data.raw)
     callbacks = [*(callbacks or []), ModelCardCallback(card, model_args, data_args)]
     trainer = build_trainer(model, job_arguments(training_args, data.labels.problem_type), data, callbacks)
@@ -989,4 +1045,6 @@ __all__ = [
     "train",
     "weighted_cross_entropy",
     "check_metric_for_best_model",
+    "check_resume_matches",
+    "remove_stale_checkpoints",
 ]

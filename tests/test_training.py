@@ -5,7 +5,7 @@ import os
 
 import pytest
 import torch
-from conftest import tiny_args
+from conftest import NEGATIVE, POSITIVE, tiny_args, write_csv
 from safetensors.torch import load_file
 from transformers import AutoTokenizer, TrainerCallback, pipeline
 
@@ -154,6 +154,31 @@ def test_bad_glove_extra_words(tmp_path, tiny_files, capsys, extra, message):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0], err
     assert not out.exists()
+
+
+def test_overwrite_replaces_the_previous_run_and_resume_refuses_another_model(tmp_path, tiny_files, capsys):
+    out = tmp_path / "model"
+    run(tiny_args(tiny_files, out))  # 2 labels, with a test split (a confusion matrix)
+    previous = {name for name in os.listdir(out) if name.startswith("checkpoint-")}
+    assert previous
+    # Another run into the same directory: 3 labels, no test split, one epoch.
+    rows = [(t, "pos") for t in POSITIVE * 3] + [(t, "neg") for t in NEGATIVE * 3] + [("so so", "meh")] * 15
+    files = {"train": write_csv(tmp_path / "three.csv", rows), "test": tiny_files["test"]}
+    args = tiny_args(files, out, "--num_train_epochs", "1", "--overwrite_output_dir", "true")
+    at = args.index("--test_file")
+    run(args[:at] + args[at + 2 :])
+    left = {name for name in os.listdir(out) if name.startswith("checkpoint-")}
+    assert left and all(
+        json.loads((out / name / "config.json").read_text())["id2label"] == {"0": "meh", "1": "neg", "2": "pos"}
+        for name in left
+    ), left
+    assert not (out / "confusion_matrix.png").exists()  # it drew the previous run's test split
+    # Resuming that 3-label checkpoint with the 2-label data: one line, before training.
+    capsys.readouterr()
+    assert main(["train", *tiny_args(tiny_files, out, "--resume_from_checkpoint", "true")]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert "holds another model than this run builds: id2label ['meh', 'neg', 'pos'] against ['neg', 'pos']" in err
 
 
 def test_config_file_replaces_command_line(tmp_path, tiny_files):

@@ -20,12 +20,14 @@ from ..training import (
     build_trainer,
     check_inputs,
     check_metric_for_best_model,
+    check_resume_matches,
     evaluate_splits,
     job_arguments,
     load_splits,
     model_card_data,
     prepare_data,
     record_results,
+    remove_stale_checkpoints,
     save_and_publish,
     tokenize_splits,
 )
@@ -261,6 +263,10 @@ def distill(
 
     # 3. The train job's model, Trainer (with the distillation loss), training and evaluation stages.
     model, coverage = build_model(model_args, data, seed=training_args.seed)
+    if resume:
+        check_resume_matches(resume, model.config)
+    else:
+        remove_stale_checkpoints(training_args)
     card = model_card_data(data_args, training_args, raw)
     callbacks = [*(callbacks or []), ModelCardCallback(card, model_args, data_args, distill_args)]
     trainer = build_trainer(

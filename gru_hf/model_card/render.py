@@ -312,6 +312,8 @@ def _plots(card: GRUModelCardData, output_dir: pathlib.Path) -> dict:
     """Draw the confusion matrix (single-label, with a test split) and the training curves; say so when
     matplotlib is missing. Returns the template's `confusion_png`, `curves_png` and `plot_note`."""
     confusion = card.confusion if card.config.problem_type == "single_label_classification" else None
+    for name in (CONFUSION_NAME, CURVES_NAME):  # a previous run's plots would describe another model
+        (output_dir / name).unlink(missing_ok=True)
     wanted = bool(confusion and confusion.y_true) or bool(card.log_history)
     if wanted and not has_matplotlib():
         return {"plot_note": "*Plots not drawn: matplotlib is not installed (`pip install gru-hf[plots]`).*"}
