@@ -135,12 +135,14 @@ def read_texts(args) -> list[str]:
         texts, source = list(args.texts), "argument"
     elif args.file and args.file != "-":
         try:
-            with open(args.file, encoding="utf-8") as f:
-                texts, source = [line.rstrip("\n") for line in f], f"{args.file} line"
+            with open(args.file, encoding="utf-8-sig") as f:  # -sig: a byte-order mark is not part of a text
+                texts, source = [line.rstrip("\r\n") for line in f], f"{args.file} line"
         except UnicodeDecodeError as err:
             raise ValueError(f"{args.file} is not valid UTF-8 (byte {err.start})") from None
     else:
-        texts, source = [line.rstrip("\n") for line in sys.stdin], "stdin line"
+        texts, source = [line.rstrip("\r\n") for line in sys.stdin], "stdin line"
+        if texts and texts[0].startswith("\ufeff"):
+            texts[0] = texts[0][1:]
     for number, text in enumerate(texts, start=1):
         try:
             text.encode("utf-8")
@@ -173,6 +175,12 @@ def predict_main(argv: list[str]) -> None:
     args = parser.parse_intermixed_args(argv)  # texts may follow options: `predict DIR --onnx "a text"`
     if (args.onnx or args.quantized) and args.backend == "pytorch":
         parser.error("--onnx and --quantized run the ONNX export: they cannot go with --backend pytorch")
+    if args.top_k < 0:
+        parser.error(f"--top_k must be 0 (every label) or more, got {args.top_k}")
+    if args.batch_size < 1:
+        parser.error(f"--batch_size must be 1 or more, got {args.batch_size}")
+    if not os.path.isdir(args.model) and _is_local_path(args.model):
+        raise FileNotFoundError(f"model directory {args.model} does not exist")
     onnx = args.onnx or args.quantized or args.backend == "onnx" or (args.backend == "auto" and _current_export(args))
     if os.path.isdir(args.model) and not onnx:  # OnnxClassifier checks its own files, without torch
         from .model_dir import check_model_directory
@@ -196,6 +204,16 @@ def predict_main(argv: list[str]) -> None:
             print(json.dumps(record, ensure_ascii=False))
         else:
             print("\t".join([*(f"{d['label']}\t{d['score']:.4f}" for d in labels), text]))
+
+
+def _is_local_path(name: str) -> bool:
+    """A name that can only mean a local path (a Hub repo id is `name` or `namespace/name`)."""
+    return (
+        os.path.exists(name)
+        or name.startswith((".", "/", "~"))
+        or name.count("/") > 1
+        or os.sep in name.replace("/", "")
+    )
 
 
 def _current_export(args) -> bool:
@@ -224,7 +242,15 @@ def _pytorch_predict(args, texts: list[str]) -> list:
 
     if not args.progress:
         hf_logging.disable_progress_bar()
-    tokenizer = AutoTokenizer.from_pretrained(args.model, revision=args.revision)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(args.model, revision=args.revision)
+    except OSError as err:
+        if os.path.isdir(args.model):
+            raise
+        reason = " ".join(str(err).split()).split(". ")[0]
+        raise FileNotFoundError(
+            f"{args.model} is not a local model directory, and loading it from the Hub failed: {reason}"
+        ) from None
     model = AutoModelForSequenceClassification.from_pretrained(
         args.model, revision=args.revision, trust_remote_code=False
     ).eval()

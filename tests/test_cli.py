@@ -249,3 +249,43 @@ def test_predict_pytorch_gives_the_pipelines_labels_and_scores(tiny_model_dir, c
             got = record.get("labels", [{"label": record["label"], "score": record["score"]}])
             assert [d["label"] for d in got] == [d["label"] for d in want]
             assert [d["score"] for d in got] == pytest.approx([d["score"] for d in want], abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    "model, message",
+    [
+        ("./no-such-model", "model directory ./no-such-model does not exist"),
+        ("outputs/runs/no-such-model", "model directory outputs/runs/no-such-model does not exist"),
+        # `name/model` may be a Hub id: tried, and the Hub's reason shortened to one line (tests run offline).
+        ("no-such-user/no-such-model", "no-such-user/no-such-model is not a local model directory, and loading it"),
+    ],
+)
+@pytest.mark.parametrize("backend", ["auto", "pytorch", "onnx"])
+def test_predict_with_a_missing_model_is_one_line(model, message, backend, capsys, monkeypatch, tmp_path):
+    from gru_hf.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["predict", model, "--backend", backend, "a text"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("gru-hf predict: error: "), err
+    if backend != "onnx":  # the ONNX runtime reports a missing directory in its own words
+        assert message in err
+
+
+@pytest.mark.parametrize("option, value", [("--top_k", "-1"), ("--batch_size", "0")])
+def test_predict_refuses_negative_top_k_and_empty_batches(tiny_model_dir, option, value, capsys):
+    from gru_hf.cli import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["predict", str(tiny_model_dir), option, value, "a text"])
+    assert done.value.code == 2
+    assert f"{option} must be" in capsys.readouterr().err
+
+
+def test_predict_file_with_a_byte_order_mark_and_windows_line_ends(tiny_model_dir, tmp_path, capsys):
+    from gru_hf.cli import main
+
+    path = tmp_path / "texts.txt"
+    path.write_bytes("\ufeffa good film\r\nbad\r\n".encode())
+    assert main(["predict", str(tiny_model_dir), "--backend", "pytorch", "--jsonl", "--file", str(path)]) == 0
+    assert [r["text"] for r in jsonl_records(capsys.readouterr().out)] == ["a good film", "bad"]
