@@ -156,6 +156,17 @@ def test_single_class_is_an_error(tmp_path):
         load(train_file=write(tmp_path / "one.csv", rows))
 
 
+def test_test_split_percentage_carves_a_test_split_from_your_own_file(tmp_path):
+    path = write(tmp_path / "train.csv", ROWS)
+    raw, _, data = load(train_file=path, test_split_percentage=20)
+    assert {k: len(v) for k, v in data.items()} == {"train": 28, "validation": 4, "test": 8}
+    texts = [set(raw[split]["text"]) for split in ("train", "validation", "test")]
+    assert not (texts[0] & texts[2]) and not (texts[1] & texts[2])
+    assert Counter(list(data["test"]["labels"])) == {0: 4, 1: 4}  # stratified
+    test = write(tmp_path / "test.csv", ROWS[:6])
+    assert len(load(train_file=path, test_file=test, test_split_percentage=20)[2]["test"]) == 6  # a given one wins
+
+
 def test_carved_validation_split_is_seeded(tmp_path):
     path = write(tmp_path / "train.csv", ROWS)
     first = load(train_file=path, split_seed=1)[0]

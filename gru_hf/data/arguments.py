@@ -30,9 +30,12 @@ class DataArguments:
         default=10.0,
         metadata={"help": "Percent of the training data held out for validation when there is no validation split."},
     )
-    test_split_percentage: float = field(
-        default=10.0,
-        metadata={"help": "Percentage of the training data held out for testing, for datasets without a test split."},
+    test_split_percentage: float | None = field(
+        default=None,
+        metadata={
+            "help": "Percent of the training data held out for testing when there is no test split. Default: 10 for "
+            "the BBC News default and Hub datasets, none for your own files (give it to carve one from them)."
+        },
     )
     split_seed: int = field(default=42, metadata={"help": "Seed of the carved validation/test splits."})
     max_train_samples: int | None = field(
@@ -52,7 +55,7 @@ class DataArguments:
     def __post_init__(self):
         for name in ("validation_split_percentage", "test_split_percentage"):
             value = getattr(self, name)
-            if not 0 <= value < 100:
+            if value is not None and not 0 <= value < 100:
                 raise ValueError(f"--{name} must be in [0, 100), got {value}")
         for name in ("max_train_samples", "max_eval_samples"):
             value = getattr(self, name)

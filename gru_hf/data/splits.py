@@ -62,16 +62,24 @@ def carve(ds: datasets.Dataset, n_out: int, info: LabelInfo, rng: np.random.Gene
     return ds.select(kept), set_source(ds.select(held_out), f"{name} split carved from the {source}")
 
 
+# The test split carved from the BBC News default and from Hub datasets that have none.
+DEFAULT_TEST_SPLIT_PERCENTAGE = 10.0
+
+
 def carve_splits(raw: dict, info: LabelInfo, args: DataArguments, carve_test: bool) -> None:
-    """Carve a missing validation split (and, when `carve_test`, a test split) from `raw["train"]`, in place. Sizes
-    are percentages of the whole training data. Streams are never carved."""
+    """Carve a missing validation split (and a missing test split: `carve_test` says whether the source carves one by
+    default, `--test_split_percentage` given carves one from any source) from `raw["train"]`, in place. Sizes are
+    percentages of the whole training data. Streams are never carved."""
     train = raw["train"]
-    carve_test = carve_test and "test" not in raw and args.test_split_percentage > 0
+    test_percentage = args.test_split_percentage
+    if test_percentage is None:
+        test_percentage = DEFAULT_TEST_SPLIT_PERCENTAGE if carve_test else 0.0
+    carve_test = "test" not in raw and test_percentage > 0
     if args.streaming or ("validation" in raw and not carve_test):
         return
     total = train.num_rows
     n_validation = 0 if "validation" in raw else carve_count(total, args.validation_split_percentage)
-    n_test = carve_count(total, args.test_split_percentage) if carve_test else 0
+    n_test = carve_count(total, test_percentage) if carve_test else 0
     if "validation" not in raw and n_validation == 0:
         raise ValueError("There is no validation split: set --validation_split_percentage above 0 or pass one")
     if n_validation + n_test >= total:
