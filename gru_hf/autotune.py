@@ -549,12 +549,14 @@ def load_search_data(model_args, data_args, training_args):
     """The training job's checks and data stages, plus the search's own: a validation split to score trials on."""
     check_autotune_inputs(model_args, data_args, training_args)
     check_inputs(model_args, data_args, training_args)  # the output directory is checked before the search
-    raw, labels = load_splits(data_args)
+    raw, labels, columns = load_splits(data_args)
     check_class_weight(training_args, labels)
     check_metric_for_best_model(training_args, labels.problem_type)
     if "validation" not in raw or len(raw["validation"]) == 0:
         raise ValueError("--autotune_seconds needs a validation split: give --validation_file or a percentage")
-    return prepare_data(model_args, data_args, raw, labels, resume=None)
+    data = prepare_data(model_args, data_args, raw, labels, resume=None)
+    data.columns = columns
+    return data
 
 
 def search_arguments(training_args, problem_type: str, trials_dir: str):

@@ -615,6 +615,7 @@ class JobData:
     vectors: dict | None = None  # word -> vector, when --glove is given
     vectors_dim: int | None = None
     extra_words: int = 0  # words added from the vectors file (--glove_extra_words)
+    columns: tuple[str, str] = ("text", "label")  # the source's text and label columns (for the card)
 
 
 def train(
@@ -634,10 +635,11 @@ def train(
         return autotune(model_args, data_args, training_args, callbacks)
     start = time.time()
     resume = check_inputs(model_args, data_args, training_args)
-    raw, labels = load_splits(data_args)
+    raw, labels, columns = load_splits(data_args)
     check_class_weight(training_args, labels)
     check_metric_for_best_model(training_args, labels.problem_type)
     data = prepare_data(model_args, data_args, raw, labels, resume)
+    data.columns = columns
     job = fit(model_args, data_args, training_args, data, callbacks, resume=resume, start=start)
     return finish(job, search=search)
 
@@ -687,7 +689,7 @@ def fit(
         check_resume_matches(resume, model.config)
     elif trained is None:
         remove_stale_checkpoints(training_args)
-    card = model_card_data(data_args, training_args, data.raw)
+    card = model_card_data(data_args, training_args, data.raw, data.columns)
     callbacks = [*(callbacks or []), ModelCardCallback(card, model_args, data_args)]
     trainer = build_trainer(model, job_arguments(training_args, data.labels.problem_type), data, callbacks)
     if trained is None:
@@ -783,12 +785,14 @@ def check_metric_for_best_model(training_args, problem_type: str) -> None:
         )
 
 
-def load_splits(data_args: DataArguments) -> tuple[DatasetDict, LabelInfo]:
-    """Train / validation / test splits with labels encoded from the training split."""
+def load_splits(data_args: DataArguments) -> tuple[DatasetDict, LabelInfo, tuple[str, str]]:
+    """Train / validation / test splits with labels encoded from the training split, and the text and label
+    columns as the source names them."""
     data = load_data(data_args)
+    logger.info("Text column %r, label column %r", *data.columns)
     for split, ds in data.splits.items():
         logger.info("%s: %s texts", split, len(ds) if isinstance(ds, Dataset) else "streamed")
-    return data.splits, data.labels
+    return data.splits, data.labels, data.columns
 
 
 def build_tokenizer(
@@ -986,7 +990,9 @@ def export_onnx_if_installed(output_dir: str) -> dict[str, str]:
     return paths
 
 
-def model_card_data(data_args: DataArguments, training_args: TrainingArguments, raw: DatasetDict) -> GRUModelCardData:
+def model_card_data(
+    data_args: DataArguments, training_args: TrainingArguments, raw: DatasetDict, columns=("text", "label")
+) -> GRUModelCardData:
     """The card facts known before training: names, dataset, command line, hardware, license. The Trainer's
     `ModelCardCallback` adds the training facts; `train` adds the test results and vectors after evaluation."""
     default_name = os.path.basename(data_args.train_file) if data_args.train_file else "bbc_news"
@@ -995,8 +1001,8 @@ def model_card_data(data_args: DataArguments, training_args: TrainingArguments, 
         hub_id=data_args.dataset_name,
         config=data_args.dataset_config_name,
         splits={split: len(data) if isinstance(data, Dataset) else None for split, data in raw.items()},
-        text_column=data_args.text_column or "text",
-        label_column=data_args.label_column or "label",
+        text_column=columns[0],
+        label_column=columns[1],
     )
     return GRUModelCardData(
         model_name=os.path.basename(os.path.abspath(training_args.output_dir)),

@@ -438,7 +438,9 @@ def test_load_data_streaming(tmp_path):
 def test_training_load_splits_uses_load_data(tmp_path):
     from gru_hf.training import load_splits
 
-    splits, labels = load_splits(DataArguments(train_file=write(tmp_path / "train.csv", ROWS)))
+    renamed = [{"sentence": r["text"], "category": r["label"]} for r in ROWS]
+    splits, labels, columns = load_splits(DataArguments(train_file=write(tmp_path / "train.csv", renamed)))
+    assert columns == ("sentence", "category")  # guessed, as the file names them (the model card shows them)
     assert labels.id2label == {0: "neg", 1: "pos"}
     assert {k: len(v) for k, v in splits.items()} == {"train": 36, "validation": 4}
     assert splits["train"].features["labels"].names == ["neg", "pos"]

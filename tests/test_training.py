@@ -181,6 +181,15 @@ def test_overwrite_replaces_the_previous_run_and_resume_refuses_another_model(tm
     assert "holds another model than this run builds: id2label ['meh', 'neg', 'pos'] against ['neg', 'pos']" in err
 
 
+def test_card_names_the_columns_the_file_has(tmp_path):
+    rows = [(t, "pos") for t in POSITIVE * 4] + [(t, "neg") for t in NEGATIVE * 4]
+    train_file = write_csv(tmp_path / "reviews.csv", rows, header=("review", "category"))
+    files = {"train": train_file, "test": write_csv(tmp_path / "test.csv", rows[::4], header=("review", "category"))}
+    out = tmp_path / "model"
+    run(tiny_args(files, out, "--text_column", "review", "--num_train_epochs", "1"))  # the label column guessed
+    assert "text column `review`, label column `category`" in (out / "README.md").read_text()
+
+
 def test_config_file_replaces_command_line(tmp_path, tiny_files):
     import yaml
 

@@ -44,6 +44,7 @@ class LoadedData:
 
     splits: datasets.DatasetDict
     labels: LabelInfo
+    columns: tuple[str, str] = ("text", "label")  # the text and label columns as the source names them
 
 
 def _load_local(args: DataArguments) -> tuple[dict, set[str]]:
@@ -91,8 +92,9 @@ def _pick_columns(raw: dict, args: DataArguments, checked: set[str]) -> tuple[st
     return text, label
 
 
-def _checked_splits(args: DataArguments) -> tuple[dict, bool]:
-    """Load the data, pick its columns, drop an unlabelled Hub test split and check the rows (lazily for a stream)."""
+def _checked_splits(args: DataArguments) -> tuple[dict, bool, tuple[str, str]]:
+    """Load the data, pick its columns, drop an unlabelled Hub test split and check the rows (lazily for a stream).
+    Returns the splits, whether a test split may be carved, and the source's text and label column names."""
     raw, checked, carve_test = _load_sources(args)
     text, label = _pick_columns(raw, args, checked)
     if "test" in raw and args.dataset_name and unlabelled(raw["test"]):
@@ -104,7 +106,7 @@ def _checked_splits(args: DataArguments) -> tuple[dict, bool]:
             raw[split] = lazy_row_checks(ds)
         else:
             check_rows(ds, source_of(ds, split), text, label)
-    return raw, carve_test
+    return raw, carve_test, (text, label)
 
 
 def _split(raw: dict, info: LabelInfo | None, args: DataArguments, carve_test: bool) -> datasets.DatasetDict:
@@ -135,7 +137,7 @@ def load_raw_datasets(args: DataArguments) -> datasets.DatasetDict:
     Raises:
         `FileNotFoundError`, `ValueError`, `OSError`, `ImportError`: with a one-line message naming the problem.
     """
-    raw, carve_test = _checked_splits(args)
+    raw, carve_test, _ = _checked_splits(args)
     info = None if args.streaming else infer_labels(raw["train"])
     return _split(raw, info, args, carve_test)
 
@@ -154,13 +156,13 @@ def load_data(args: DataArguments) -> LoadedData:
     Raises:
         `FileNotFoundError`, `ValueError`, `OSError`, `ImportError`: with a one-line message naming the problem.
     """
-    raw, carve_test = _checked_splits(args)
+    raw, carve_test, columns = _checked_splits(args)
     train = raw["train"]
     if isinstance(train, datasets.IterableDataset):
         train = cut_train(train, args.max_train_samples)
     info = infer_labels(train)
     splits = _split(raw, info, args, carve_test)
-    return LoadedData(encode_checked(splits, info), info)
+    return LoadedData(encode_checked(splits, info), info, columns)
 
 
 __all__ = [

@@ -116,7 +116,7 @@ def train_teacher(
     its tokenizer, `results.json` (validation and test metrics) and a short card; return the results."""
     resume = prepare_output_dir(training_args)
     path = resolve_model_path(teacher_args.base_model)
-    raw, label_info = load_splits(data_args)  # the training job's data stage: same splits, labels and errors
+    raw, label_info, _ = load_splits(data_args)  # the training job's data stage: same splits, labels and errors
     try:
         tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=teacher_args.trust_remote_code)
     except Exception as err:

@@ -282,7 +282,7 @@ def job_splits(train_file: str, test_file: str) -> dict:
     from gru_hf.data import DataArguments
     from gru_hf.training import load_splits
 
-    raw, _ = load_splits(DataArguments(train_file=train_file, test_file=test_file))
+    raw, _, _ = load_splits(DataArguments(train_file=train_file, test_file=test_file))
     return {split: (list(raw[split]["text"]), [int(v) for v in raw[split]["labels"]]) for split in raw}
 
 
