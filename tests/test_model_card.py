@@ -379,6 +379,8 @@ def test_callback_fills_the_training_facts(tmp_path, tokenizer):
     assert changed["learning_rate"] == 0.01 and changed["num_train_epochs"] == 2
     assert changed["hidden_size"] == 12 and changed["lowercase"] is False
     assert "per_device_eval_batch_size" not in changed and "output_dir" not in changed
+    assert changed["save_strategy"] == "no"  # as typed, not "SaveStrategy.NO"
+    assert card.hyperparameters["training"]["save_strategy"] == "no"
     # Building the default arguments to compare with left the Trainer's accelerate state intact.
     trainer.train()
     # While training: the run's log (two epochs of two steps, an evaluation per epoch, the summary) and runtime.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import fields
+from enum import Enum
 from typing import Any
 
 from transformers import TrainerCallback
@@ -16,6 +17,8 @@ _PLAIN = (int, float, str, bool, type(None))
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, Enum):  # `IntervalStrategy.STEPS` is shown as the option is typed: steps
+        return _plain(value.value)
     return value if isinstance(value, _PLAIN) else str(value)
 
 
