@@ -32,6 +32,17 @@ class PushError(ValueError):
     """The Hub refused or failed an upload."""
 
 
+def check_hub_reachable(option: str) -> None:
+    """A push with the Hub switched off (HF_HUB_OFFLINE=1) is refused before any work, not after training."""
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        raise PushError(
+            f"{option}: the Hugging Face Hub is switched off (HF_HUB_OFFLINE=1): unset it to push, or push the saved "
+            "directory later with `gru-hf push DIR REPO_ID`"
+        )
+
+
 def push_directory(
     path: str | os.PathLike,
     repo_id: str,
@@ -46,6 +57,7 @@ def push_directory(
     from huggingface_hub.errors import HfHubHTTPError
 
     check_model_directory(path)
+    check_hub_reachable("gru-hf push")
     write_training_arguments_json(path)
     api = HfApi(token=token)
     try:
@@ -66,4 +78,11 @@ def push_directory(
     return getattr(commit, "commit_url", str(commit))
 
 
-__all__ = ["IGNORE_PATTERNS", "PICKLE_PATTERNS", "PushError", "push_directory", "write_training_arguments_json"]
+__all__ = [
+    "IGNORE_PATTERNS",
+    "PICKLE_PATTERNS",
+    "PushError",
+    "check_hub_reachable",
+    "push_directory",
+    "write_training_arguments_json",
+]

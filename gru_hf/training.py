@@ -741,6 +741,10 @@ def check_inputs(model_args: ModelArguments, data_args: DataArguments, training_
         raise ValueError("--glove_extra_words needs --glove: the extra words are taken from the word vectors")
     if training_args.push_to_hub and not training_args.hub_model_id:
         raise ValueError("--push_to_hub needs --hub_model_id (e.g. your-name/gru-hf-bbc-news)")
+    if training_args.push_to_hub:
+        from .hub import check_hub_reachable
+
+        check_hub_reachable("--push_to_hub")
     if data_args.streaming and training_args.max_steps <= 0:
         raise ValueError("--streaming needs --max_steps: a streamed training set has no length, so no epochs")
     check_training_options(training_args)

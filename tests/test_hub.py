@@ -115,6 +115,23 @@ def test_push_refuses_an_incomplete_directory(tmp_path):
         push_directory(tmp_path, "tester/never")
 
 
+def test_push_with_the_hub_switched_off_is_one_line_before_any_work(tiny_model_dir, tiny_files, tmp_path, capsys):
+    from gru_hf.cli import main
+
+    assert main(["push", str(tiny_model_dir), "tester/never"]) == 2  # the tests run with HF_HUB_OFFLINE=1
+    message = "the Hugging Face Hub is switched off (HF_HUB_OFFLINE=1): unset it to push"
+    assert capsys.readouterr().err.splitlines() == [
+        f"gru-hf push: error: gru-hf push: {message}, or push the saved directory later with `gru-hf push DIR REPO_ID`"
+    ]
+    out = tmp_path / "never-trained"
+    assert main(["train", *tiny_args(tiny_files, out, "--push_to_hub", "true", "--hub_model_id", "tester/x")]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"gru-hf train: error: --push_to_hub: {message}, or push the saved directory later with `gru-hf push DIR "
+        "REPO_ID`"
+    ]
+    assert not out.exists()
+
+
 def test_train_with_push_to_hub_uploads_our_card(server, tiny_files, tmp_path):
     out = tmp_path / "trained"
     env = server.client_env(tmp_path / "home_train")

@@ -125,7 +125,7 @@ def load_splits(data_dir: str, name: str, workdir: str) -> dict:
     "num_labels"."""
     from gru_hf.training import load_splits as job_splits
 
-    raw, label_info = job_splits(data_arguments(data_dir, name, workdir))
+    raw, label_info, _ = job_splits(data_arguments(data_dir, name, workdir))
     splits = {split: (list(raw[split]["text"]), [int(v) for v in raw[split]["labels"]]) for split in raw}
     splits["num_labels"] = label_info.num_labels
     return splits
