@@ -149,6 +149,13 @@ def test_front_matter_without_hub_dataset_or_license(tmp_path):
     assert "<!-- - **License:** Unknown -->" in body
 
 
+def test_vectors_line_counts_words_not_special_tokens(tmp_path):
+    card = single_label_card()
+    card.vectors.coverage = dataclasses.replace(card.vectors.coverage, special=2)  # [PAD] and [UNK]: never looked up
+    _, body = split_card(write_model_card(tmp_path, card))
+    assert "of the 19,998 vocabulary words, 15,234 found exactly, 2,101 lower-cased, 2,663 missing" in body
+
+
 def test_body(tmp_path):
     _, body = split_card(write_model_card(tmp_path, single_label_card()))
     # Description and architecture.

@@ -130,10 +130,11 @@ def _data_text(card: GRUModelCardData) -> str:
 
 def _vectors_line(vectors: VectorsFacts) -> str:
     coverage = vectors.coverage
+    special = coverage.special or 0  # special tokens ([PAD], [UNK]) are never looked up: not counted as words
     text = (
         f"- **Pretrained vectors:** {vectors_name(coverage.source)} (`{coverage.source}`): of the "
-        f"{fmt_count(coverage.vocab_size)} vocabulary words, {fmt_count(coverage.found_exact)} found exactly, "
-        f"{fmt_count(coverage.found_lower)} lower-cased, {fmt_count(coverage.missing)} missing"
+        f"{fmt_count(coverage.vocab_size - special)} vocabulary words, {fmt_count(coverage.found_exact)} found "
+        f"exactly, {fmt_count(coverage.found_lower)} lower-cased, {fmt_count(coverage.missing - special)} missing"
     )
     if vectors.extra_words:
         text += f" ({fmt_count(vectors.extra_words)} of them added from the vectors, not seen in training)"
