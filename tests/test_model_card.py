@@ -156,6 +156,19 @@ def test_vectors_line_counts_words_not_special_tokens(tmp_path):
     assert "of the 19,998 vocabulary words, 15,234 found exactly, 2,101 lower-cased, 2,663 missing" in body
 
 
+def test_validation_column_says_which_model_it_scores(tmp_path):
+    card = single_label_card()
+    card.hyperparameters = {"training": {"load_best_model_at_end": True}}
+    assert (
+        "| Metric | Test (334 texts) | Validation (best checkpoint) |"
+        in split_card(write_model_card(tmp_path, card))[1]
+    )
+    card.hyperparameters = {"training": {"load_best_model_at_end": False}}  # e.g. --save_strategy no
+    assert (
+        "| Metric | Test (334 texts) | Validation (final model) |" in split_card(write_model_card(tmp_path, card))[1]
+    )
+
+
 def test_body(tmp_path):
     _, body = split_card(write_model_card(tmp_path, single_label_card()))
     # Description and architecture.

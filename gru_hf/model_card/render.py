@@ -192,7 +192,9 @@ def _evaluation(card: GRUModelCardData) -> str:
     test_size = card.dataset.splits.get("test") if card.dataset else None
     test_header = "Test" + (f" ({fmt_count(test_size)} texts)" if is_number(test_size) else "")
     rows = [[metric_name(k), fmt_metric(test.get(k)), fmt_metric(validation.get(k))] for k in keys]
-    text = table(["Metric", test_header, "Validation (best checkpoint)"], rows)
+    training = (card.hyperparameters or {}).get("training", {})
+    best = training.get("load_best_model_at_end", True)  # unknown (a card built by hand): the job's default
+    text = table(["Metric", test_header, "Validation (best checkpoint)" if best else "Validation (final model)"], rows)
     return text + ("" if test else "\n\n<!-- No test split was given: no test metrics. -->")
 
 
