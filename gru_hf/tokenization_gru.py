@@ -81,6 +81,11 @@ def train_tokenizer(
         vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=[PAD_TOKEN, UNK_TOKEN], show_progress=False
     )
     backend.train_from_iterator(_checked(texts), trainer=trainer)
+    if backend.get_vocab_size() <= 2:
+        raise ValueError(
+            f"no word occurs at least min_frequency={min_frequency} times in the training texts: the vocabulary "
+            "would hold only [PAD] and [UNK], and every text would read as unknown words; lower --min_frequency"
+        )
     return wrap_backend(backend, model_max_length=model_max_length, padding_side=padding_side)
 
 

@@ -75,6 +75,12 @@ def test_training_texts_must_be_strings():
         train_tokenizer(["good"], vocab_size=2)
 
 
+def test_a_vocabulary_without_words_is_refused():
+    assert len(train_tokenizer(["good film", "good plot"], min_frequency=2)) == 3  # [PAD], [UNK], good
+    with pytest.raises(ValueError, match="no word occurs at least min_frequency=3 times in the training texts"):
+        train_tokenizer(["good film", "good plot"], min_frequency=3)
+
+
 def test_training_is_deterministic():
     texts = [f"w{i % 7} w{i % 5} w{i % 3}" for i in range(50)]
     assert train_tokenizer(texts).get_vocab() == train_tokenizer(iter(texts)).get_vocab()
