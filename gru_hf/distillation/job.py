@@ -234,7 +234,7 @@ def distill(
     if distill_args.unlabelled_file:
         check_unlabelled_file(distill_args.unlabelled_file)
     teacher_config = check_teacher(distill_args.teacher, distill_args.teacher_trust_remote_code)
-    raw, labels, columns = load_splits(data_args)
+    raw, labels, data_columns = load_splits(data_args)
     check_metric_for_best_model(training_args, labels.problem_type)
     columns = match_teacher_labels(teacher_config, labels, distill_args.teacher)
     unlabelled = None
@@ -267,7 +267,7 @@ def distill(
         check_resume_matches(resume, model.config)
     else:
         remove_stale_checkpoints(training_args)
-    card = model_card_data(data_args, training_args, raw, columns)
+    card = model_card_data(data_args, training_args, raw, data_columns)
     callbacks = [*(callbacks or []), ModelCardCallback(card, model_args, data_args, distill_args)]
     trainer = build_trainer(
         model,
