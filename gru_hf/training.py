@@ -762,6 +762,28 @@ def check_training_options(training_args) -> None:
     rate = getattr(training_args, "embedding_learning_rate", None)
     if rate is not None and rate < 0:
         raise ValueError(f"--embedding_learning_rate must be 0 or more, got {rate}")
+    check_report_to(training_args.report_to)
+
+
+def check_report_to(report_to) -> None:
+    """--report_to names loggers that are installed (the Trainer raises when it builds their callbacks, after the
+    data are loaded)."""
+    from transformers.integrations import get_available_reporting_integrations
+    from transformers.integrations.integration_utils import INTEGRATION_TO_CALLBACK
+
+    names = [report_to] if isinstance(report_to, str) else list(report_to or [])
+    unknown = [name for name in names if name not in (*INTEGRATION_TO_CALLBACK, "all", "none")]
+    if unknown:
+        raise ValueError(
+            f"--report_to {unknown[0]}: unknown; use none, all or one of {', '.join(INTEGRATION_TO_CALLBACK)}"
+        )
+    available = get_available_reporting_integrations()
+    missing = [name for name in names if name in INTEGRATION_TO_CALLBACK and name not in available]
+    if missing:
+        raise ValueError(
+            f"--report_to {missing[0]}: {missing[0]} is not installed (pip install {missing[0]}); "
+            "or use --report_to none"
+        )
 
 
 def check_class_weight(training_args, labels: LabelInfo) -> None:

@@ -116,3 +116,31 @@ def test_metric_for_best_model_not_reported_is_one_line_before_training(tmp_path
     assert not out.exists()
     with pytest.raises(ValueError, match="a regression job's evaluation reports mse, rmse, pearsonr, loss"):
         check_metric_for_best_model(parsed("--metric_for_best_model", "accuracy"), "regression")
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("tensorbord", "--report_to tensorbord: unknown; use none, all or one of azure_ml, comet_ml"),
+        ("not-installed", "--report_to {name}: {name} is not installed (pip install {name}); or use --report_to none"),
+    ],
+)
+def test_report_to_a_logger_that_cannot_run_is_one_line_before_loading(tmp_path, capsys, name, message):
+    from transformers.integrations import get_available_reporting_integrations
+    from transformers.integrations.integration_utils import INTEGRATION_TO_CALLBACK
+
+    if name == "not-installed":
+        absent = [n for n in INTEGRATION_TO_CALLBACK if n not in get_available_reporting_integrations()]
+        if not absent:
+            pytest.skip("every reporting integration is installed")
+        name = absent[0]
+    out = tmp_path / "model"
+    assert (
+        main(
+            ["train", "--train_file", str(tmp_path / "never-read.csv"), "--output_dir", str(out), "--report_to", name]
+        )
+        == 2
+    )
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith(f"gru-hf train: error: {message.format(name=name)}"), err
+    assert not out.exists()
