@@ -180,6 +180,8 @@ def predict_main(argv: list[str]) -> None:
     if args.batch_size < 1:
         parser.error(f"--batch_size must be 1 or more, got {args.batch_size}")
     if not os.path.isdir(args.model) and _is_local_path(args.model):
+        if os.path.exists(args.model):
+            raise NotADirectoryError(f"{args.model} is a file, not a model directory")
         raise FileNotFoundError(f"model directory {args.model} does not exist")
     onnx = args.onnx or args.quantized or args.backend == "onnx" or (args.backend == "auto" and _current_export(args))
     if os.path.isdir(args.model) and not onnx:  # OnnxClassifier checks its own files, without torch

@@ -14,6 +14,8 @@ EXPORT_SOURCES = ("model.safetensors", "config.json", "tokenizer.json")
 def check_model_directory(path: str | os.PathLike) -> None:
     """Raise a one-line error unless `path` is a complete gru-hf model directory whose config, weights and
     tokenizer can be read (see `validate_model_directory`)."""
+    if os.path.isfile(path):
+        raise NotADirectoryError(f"{path} is a file, not a model directory")
     if not os.path.isdir(path):
         raise FileNotFoundError(f"model directory {path} does not exist")
     missing = [name for name in REQUIRED_FILES if not os.path.isfile(os.path.join(path, name))]
@@ -25,6 +27,8 @@ def check_model_directory(path: str | os.PathLike) -> None:
 def check_onnx_directory(path: str | os.PathLike, quantized: bool = False) -> tuple[str, dict, dict]:
     """Raise a one-line error unless `path` holds what `OnnxClassifier` reads (config, tokenizer and the exported
     graph), checked without torch; return the graph's path, the config's values and the parsed `tokenizer.json`."""
+    if os.path.isfile(path):
+        raise NotADirectoryError(f"{path} is a file, not a model directory")
     if not os.path.isdir(path):
         raise FileNotFoundError(f"model directory {path} does not exist")
     graph = os.path.join(path, "onnx", "model_quantized.onnx" if quantized else "model.onnx")

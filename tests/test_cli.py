@@ -258,6 +258,7 @@ def test_predict_pytorch_gives_the_pipelines_labels_and_scores(tiny_model_dir, c
         ("outputs/runs/no-such-model", "model directory outputs/runs/no-such-model does not exist"),
         # `name/model` may be a Hub id: tried, and the Hub's reason shortened to one line (tests run offline).
         ("no-such-user/no-such-model", "no-such-user/no-such-model is not a local model directory, and loading it"),
+        ("a-file.txt", "a-file.txt is a file, not a model directory"),
     ],
 )
 @pytest.mark.parametrize("backend", ["auto", "pytorch", "onnx"])
@@ -265,11 +266,13 @@ def test_predict_with_a_missing_model_is_one_line(model, message, backend, capsy
     from gru_hf.cli import main
 
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "a-file.txt").write_text("not a model\n")
     assert main(["predict", model, "--backend", backend, "a text"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("gru-hf predict: error: "), err
-    if backend != "onnx":  # the ONNX runtime reports a missing directory in its own words
-        assert message in err
+    if backend == "onnx" and model.startswith("no-such-user"):  # the ONNX runtime reads local directories only
+        message = f"model directory {model} does not exist"
+    assert message in err
 
 
 @pytest.mark.parametrize("option, value", [("--top_k", "-1"), ("--batch_size", "0")])

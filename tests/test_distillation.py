@@ -565,6 +565,9 @@ def bad_teacher(work, name, **kwargs):
         ("temperature", "--distill_temperature applies to --distill_loss kl only"),
         ("alpha", "--distill_alpha must be in [0, 1], got 1.5"),
         ("unlabelled", "--unlabelled_file nowhere.txt does not exist"),
+        ("autotune", "gru-hf distill does not apply --autotune_seconds (no search over the distillation job)"),
+        ("class weight", "does not apply --class_weight (the teacher's logits carry the classes' weights)"),
+        ("smoothing", "does not apply --label_smoothing_factor (the teacher's logits are already soft targets)"),
     ],
 )
 def test_bad_inputs_fail_with_one_line_before_long_work(work, case, message, capsys):
@@ -579,6 +582,9 @@ def test_bad_inputs_fail_with_one_line_before_long_work(work, case, message, cap
         "temperature": {"--distill_temperature": "2"},
         "alpha": {"--distill_alpha": "1.5"},
         "unlabelled": {"--unlabelled_file": "nowhere.txt"},
+        "autotune": {"--autotune_seconds": "30"},
+        "class weight": {"--class_weight": "balanced"},
+        "smoothing": {"--label_smoothing_factor": "0.1"},
     }.get(case, {})
     options = student_options(work, f"bad-{case}", None if case == "missing" else teacher, extra)
     assert main(["distill", *options]) == 2

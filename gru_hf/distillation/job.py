@@ -213,6 +213,20 @@ def _student_sentences_per_second(model, tokenizer, texts: list[str], batch_size
     return len(texts) / (time.perf_counter() - start)
 
 
+def check_train_options_distill_lacks(training_args) -> None:
+    """`gru-hf train` options that distillation does not apply are refused, not silently dropped (the card would
+    list them as if they were)."""
+    lacking = []
+    if getattr(training_args, "autotune_seconds", 0):
+        lacking.append("--autotune_seconds (no search over the distillation job)")
+    if getattr(training_args, "class_weight", "none") != "none":
+        lacking.append("--class_weight (the teacher's logits carry the classes' weights)")
+    if training_args.label_smoothing_factor:
+        lacking.append("--label_smoothing_factor (the teacher's logits are already soft targets)")
+    if lacking:
+        raise ValueError(f"gru-hf distill does not apply {'; '.join(lacking)}: leave them out")
+
+
 def distill(
     model_args: ModelArguments,
     data_args: DataArguments,
@@ -226,6 +240,7 @@ def distill(
     student/teacher agreement, transfer-set size, teacher-logit time and the measured speed-up."""
     start = time.time()
     # 1. Cheap checks: arguments, teacher config and tokenizer, unlabelled file; then the labels, before long work.
+    check_train_options_distill_lacks(training_args)
     resume = check_inputs(model_args, data_args, training_args)
     distill_args.check()
     replacement = _replacement(distill_args, model_args)

@@ -120,7 +120,10 @@ def train_teacher(
     try:
         tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=teacher_args.trust_remote_code)
     except Exception as err:
-        raise ValueError(f"--base_model {teacher_args.base_model}: cannot load its tokenizer ({err})") from None
+        reason = " ".join(str(err).split())
+        raise ValueError(
+            f"--base_model {teacher_args.base_model}: cannot load its tokenizer ({reason[:300]})"
+        ) from None
     set_seed(training_args.seed)
     try:
         model = AutoModelForSequenceClassification.from_pretrained(
@@ -182,7 +185,7 @@ def train_teacher(
                 "labels": [label_info.id2label[i] for i in range(label_info.num_labels)],
                 "splits": {split: len(data) for split, data in raw.items()},
                 "test": metric_values(results.get("test"), "test_"),
-                "epochs": training_args.num_train_epochs,
+                "epochs": round(trainer.state.epoch or 0.0, 2),  # as trained: --max_steps or early stopping
                 "learning_rate": training_args.learning_rate,
                 "batch_size": training_args.per_device_train_batch_size,
                 "train_runtime_s": results["train_runtime_s"],
