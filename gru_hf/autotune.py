@@ -447,7 +447,6 @@ def autotune(model_args, data_args, training_args, callbacks=None) -> dict:
     else:
         first.discard()
         chosen_model, chosen_training = chosen_arguments(model_args, training_args, chosen.params)
-        chosen_training.overwrite_output_dir = True  # over trial 0's files only: they were just discarded
         trained = keeper.weights_of(chosen.number)
         if trained is not None:  # the trial's own best model: what a retrain of its values would train
             job = fit(chosen_model, data_args, chosen_training, data, callbacks, trained=trained)
@@ -455,6 +454,7 @@ def autotune(model_args, data_args, training_args, callbacks=None) -> dict:
             results = finish(job, search=record)
         else:  # not expected (the keeper takes every trial that can be chosen); retrained rather than lost
             logger.warning("Autotune: trial %d's weights were not kept; retraining its values", chosen.number)
+            chosen_training.overwrite_output_dir = True  # over trial 0's files only: they were just discarded
             results = train(chosen_model, data_args, chosen_training, callbacks, search=record)
     record["total_s"] = round(time.monotonic() - start, 2)
     results["search"] = record
@@ -619,7 +619,8 @@ def run_search(trainer, study, space, clock, training_args, first_values=()) -> 
 def noise_margin(metric: str, value: float | None, n: int) -> float:
     """One standard error of the validation metric at `value` (trial 0's score) on `n` validation texts:
     sqrt(p(1-p)/n) for the accuracy and F1 scores (the F1s treated as a proportion), (1-r^2)/sqrt(n-1) for
-    Pearson's r, 0 for other metrics (an error such as MSE has no scale-free standard error)."""
+    Pearson's r, MSE * sqrt(2/n) for the MSE and RMSE / sqrt(2n) for the RMSE (normally distributed errors), 0 for
+    other metrics (the loss)."""
     name = metric.removeprefix("eval_")
     if value is None or n < 2:
         return 0.0
@@ -629,6 +630,10 @@ def noise_margin(metric: str, value: float | None, n: int) -> float:
     if name.startswith("pearsonr"):
         r = min(max(float(value), -1.0), 1.0)
         return (1 - r * r) / math.sqrt(n - 1)
+    if name == "mse":
+        return abs(float(value)) * math.sqrt(2 / n)
+    if name == "rmse":
+        return abs(float(value)) / math.sqrt(2 * n)
     return 0.0
 
 
@@ -698,7 +703,9 @@ def search_record(
         "min_gain": min_gain,
         "min_gain_source": "--autotune_min_gain"
         if training_args.autotune_min_gain is not None
-        else "one standard error on the validation split",
+        else "one standard error on the validation split"
+        if min_gain > 0
+        else f"0: {_eval_key(metric)} has no standard error here",
         "first_trial": "your settings",
     }
 

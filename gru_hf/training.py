@@ -161,7 +161,8 @@ class GRUTrainingArguments(TrainingArguments):
         metadata={
             "help": "How much a trial must beat your own settings (trial 0) on the validation metric to replace "
             "them. Default: one standard error of that metric on the validation split (sqrt(p(1-p)/n) for accuracy "
-            "and F1, (1-r^2)/sqrt(n-1) for Pearson's r, 0 for other metrics). 0: the best trial always wins."
+            "and F1, (1-r^2)/sqrt(n-1) for Pearson's r, MSE*sqrt(2/n) for MSE, RMSE/sqrt(2n) for RMSE, 0 for the "
+            "loss). 0: the best trial always wins."
         },
     )
     export_onnx: bool = field(
@@ -720,6 +721,11 @@ def finish(job: FittedJob, search: dict | None = None) -> dict:
 
         results["search"] = search
         job.card.search = search_card_facts(search)
+        # The job trained the chosen values with the search switched off; the card shows the command's options.
+        searched = {"autotune_seconds": search["budget_s"], "autotune_trials": search["trials_limit"]}
+        job.card.hyperparameters.get("training", {}).update(searched)
+        if job.card.non_default_hyperparameters is not None:
+            job.card.non_default_hyperparameters.update({k: v for k, v in searched.items() if v})
     record_results(job.card, results, confusion, job.coverage, job.model_args, data, job.start)
     save_and_publish(trainer, job.training_args, results)
     return results

@@ -77,6 +77,11 @@ def test_autotune_within_budget_best_trial_and_same_model_as_train(tmp_path):
     card = (out / "README.md").read_text()
     assert f"{len(search['trials'])} trials ({len(completed)} completed), maximising `eval_f1_macro`" in card
     assert f"Chosen: trial {search['chosen']['trial']}, {search['chosen']['reason']}." in card
+    # The command's options, not those of the job that trained the chosen values (search off, overwriting).
+    assert (
+        f"| `autotune_seconds` | `{BUDGET:g}` |" in card and "`overwrite_output_dir`" not in card.split("<details>")[0]
+    )
+    assert "Model preparation time" not in card  # the Trainer's bookkeeping when it evaluates an adopted model
     config = json.loads((out / "config.json").read_text())
     for key in ("hidden_size", "num_hidden_layers", "pooling"):
         assert config[key] == search["chosen"]["params"][key]
@@ -156,7 +161,9 @@ def test_noise_margin_is_one_standard_error_of_the_metric():
     assert noise_margin("eval_accuracy", 0.8, 1000) == pytest.approx(0.012649, abs=1e-6)
     assert noise_margin("eval_f1_macro", 0.9, 100) == pytest.approx(0.03)
     assert noise_margin("eval_pearsonr", 0.6, 101) == pytest.approx(0.064)
-    assert noise_margin("eval_mse", 0.2, 1000) == 0.0
+    assert noise_margin("eval_mse", 0.2, 1000) == pytest.approx(0.2 * (2 / 1000) ** 0.5)  # normal errors
+    assert noise_margin("eval_rmse", 0.4, 50) == pytest.approx(0.04)
+    assert noise_margin("eval_loss", 0.3, 1000) == 0.0
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ from gru_hf.metrics import (
     build_compute_metrics,
     default_metric_for_best_model,
     greater_is_better,
+    is_metric,
     load_metric,
 )
 
@@ -377,6 +378,13 @@ def test_metric_keys_are_what_compute_metrics_returns(problem_type, logits, labe
     compute = build_compute_metrics(problem_type, num_labels=len(logits[0]) if problem_type != "regression" else 1)
     result = compute(EvalPrediction(predictions=np.array(logits), label_ids=np.array(labels)))
     assert tuple(result) == METRIC_KEYS[problem_type]
+
+
+def test_bookkeeping_keys_are_not_metrics():
+    for key in ("eval_loss", "test_runtime", "eval_samples_per_second", "epoch", "eval_model_preparation_time"):
+        assert not is_metric(key), key
+    for key in ("eval_accuracy", "test_f1_macro", "eval_mse", "eval_pearsonr"):
+        assert is_metric(key), key
 
 
 def test_best_model_selection():

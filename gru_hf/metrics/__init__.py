@@ -33,7 +33,15 @@ from ..configuration_gru import PROBLEM_TYPES
 METRICS_DIR = Path(__file__).resolve().parent
 METRIC_NAMES = ("accuracy", "f1", "mse", "pearsonr")
 # Keys of a Trainer metrics dict that are bookkeeping, not quality metrics (the one list the package uses).
-NON_METRIC_SUFFIXES = ("loss", "runtime", "samples_per_second", "steps_per_second", "epoch", "step")
+NON_METRIC_SUFFIXES = (
+    "loss",
+    "runtime",
+    "samples_per_second",
+    "steps_per_second",
+    "epoch",
+    "step",
+    "model_preparation_time",  # the Trainer adds it when it evaluates a model it did not train (autotune)
+)
 
 _DEFAULT_METRIC_FOR_BEST_MODEL = {
     "single_label_classification": "f1_macro",

@@ -220,7 +220,8 @@ def _search(search: SearchFacts) -> str:
     scored = [trial for trial in search.trials if trial.score is not None]
     best = "" if search.best_score is None else f"; best score {fmt_metric(search.best_score)}"
     goal = "maximising" if search.direction == "maximize" else "minimising"
-    text = f"{len(search.trials)} trials ({len(scored)} completed), {goal} `{search.metric}`{best}."
+    trials = f"{len(search.trials)} trial{'' if len(search.trials) == 1 else 's'}"
+    text = f"{trials} ({len(scored)} completed), {goal} `{search.metric}`{best}."
     if search.chosen_trial is not None:
         text += f" Chosen: trial {search.chosen_trial}" + (f", {search.reason}." if search.reason else ".")
     text += "\n\nChosen values:\n\n" + value_table(search.chosen, ["Hyperparameter", "Value"])
