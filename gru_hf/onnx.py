@@ -349,6 +349,9 @@ def export(directory: str | os.PathLike, quantize: str | None = None, opset: int
     graph = build_graph(model, opset)
     work = tempfile.mkdtemp(prefix=".onnx-", dir=directory)
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(work, 0o777 & ~umask)  # mkdtemp's 0700 would hide the export from other users once renamed
         path = os.path.join(work, "model.onnx")
         onnx.save(graph, path)
         if quantize == "int8":

@@ -76,15 +76,23 @@ def train_tokenizer(
     ```"""
     if vocab_size < 3:
         raise ValueError(f"vocab_size must be at least 3 ([PAD], [UNK] and one word), got {vocab_size}")
+    if min_frequency < 1:
+        raise ValueError(f"min_frequency must be 1 or more, got {min_frequency}")
+    if isinstance(texts, (str, bytes)):  # iterating would train on its characters
+        raise ValueError("texts must be an iterable of strings (e.g. a list), not a single string")
+    counted = _Counted(texts)
     backend = build_backend(lowercase=lowercase)
     trainer = trainers.WordLevelTrainer(
         vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=[PAD_TOKEN, UNK_TOKEN], show_progress=False
     )
-    backend.train_from_iterator(_checked(texts), trainer=trainer)
+    backend.train_from_iterator(counted, trainer=trainer)
+    if counted.count == 0:
+        raise ValueError("no training texts: the tokenizer learns its vocabulary from them")
     if backend.get_vocab_size() <= 2:
         raise ValueError(
             f"no word occurs at least min_frequency={min_frequency} times in the training texts: the vocabulary "
-            "would hold only [PAD] and [UNK], and every text would read as unknown words; lower --min_frequency"
+            "would hold only [PAD] and [UNK], and every text would read as unknown words; lower min_frequency "
+            "(--min_frequency)"
         )
     return wrap_backend(backend, model_max_length=model_max_length, padding_side=padding_side)
 
@@ -138,11 +146,18 @@ def extend_vocabulary(tokenizer: GRUTokenizerFast, words: Iterable[str], limit: 
     return wrap_backend(backend, model_max_length=tokenizer.model_max_length, padding_side=tokenizer.padding_side)
 
 
-def _checked(texts: Iterable[str]) -> Iterator[str]:
-    for index, text in enumerate(texts):
-        if not isinstance(text, str):
-            raise ValueError(f"tokenizer training text {index} is {type(text).__name__}, not a string")
-        yield text
+class _Counted:
+    """The training texts, checked to be strings and counted as the trainer reads them."""
+
+    def __init__(self, texts: Iterable[str]):
+        self.texts, self.count = texts, 0
+
+    def __iter__(self) -> Iterator[str]:
+        for index, text in enumerate(self.texts):
+            if not isinstance(text, str):
+                raise ValueError(f"tokenizer training text {index} is {type(text).__name__}, not a string")
+            self.count += 1
+            yield text
 
 
 __all__ = [

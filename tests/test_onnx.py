@@ -245,7 +245,12 @@ def test_export_errors_are_one_line(tmp_path, tiny_model_dir, capsys):
 
 
 def test_export_unwritable_and_never_half_overwritten(tiny_model_dir, capsys, monkeypatch):
-    assert main(["export", str(tiny_model_dir)]) == 0
+    umask = os.umask(0o022)
+    try:
+        assert main(["export", str(tiny_model_dir)]) == 0
+    finally:
+        os.umask(umask)
+    assert (tiny_model_dir / "onnx").stat().st_mode & 0o777 == 0o755  # as any directory the user makes, not 0700
     before = (tiny_model_dir / "onnx" / "model.onnx").read_bytes()
     import gru_hf.onnx as module
 

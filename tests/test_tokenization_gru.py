@@ -81,6 +81,20 @@ def test_a_vocabulary_without_words_is_refused():
         train_tokenizer(["good film", "good plot"], min_frequency=3)
 
 
+@pytest.mark.parametrize(
+    "texts, kwargs, message",
+    [
+        ("a good film", {}, "texts must be an iterable of strings \\(e.g. a list\\), not a single string"),
+        ([], {}, "no training texts"),
+        (iter([]), {}, "no training texts"),
+        (["good film"], {"min_frequency": 0}, "min_frequency must be 1 or more, got 0"),
+    ],
+)
+def test_training_inputs_that_cannot_give_a_vocabulary(texts, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        train_tokenizer(texts, **kwargs)
+
+
 def test_training_is_deterministic():
     texts = [f"w{i % 7} w{i % 5} w{i % 3}" for i in range(50)]
     assert train_tokenizer(texts).get_vocab() == train_tokenizer(iter(texts)).get_vocab()
