@@ -166,7 +166,7 @@ def predict_main(argv: list[str]) -> None:
         default="auto",
         help="auto: DIR/onnx/model.onnx with onnxruntime when DIR holds a current export (`gru-hf export DIR`; no "
         "torch, a fraction of a second to start), else PyTorch; pytorch: always the PyTorch model (the labels and "
-        "scores of transformers' pipeline); onnx: "
+        "scores of transformers' pipeline with truncation=True); onnx: "
         "always the export (an error if it is missing or out of date)",
     )
     parser.add_argument("--onnx", action="store_true", help="the same as --backend onnx")

@@ -513,14 +513,56 @@ class OnnxClassifier:
             mask[r, : len(row)] = 1
         return {"input_ids": input_ids, "attention_mask": mask}
 
-    def __call__(self, texts, top_k: int | None = 1, function_to_apply: str | None = None, batch_size: int = 64):
-        single = isinstance(texts, str)
-        logits = self.logits([texts] if single else texts, batch_size=batch_size)
-        results = label_scores(logits, self.id2label, self.problem_type, top_k, function_to_apply)
-        # As the pipeline: one string and top_k=1 -> a one-item list; one string and several labels -> the list.
-        if single:
-            return results if top_k == 1 else results[0]
-        return results
+    def __call__(
+        self,
+        texts,
+        top_k: int | None | str = "",
+        function_to_apply: str | None = None,
+        batch_size: int = 64,
+        truncation: bool = True,
+    ):
+        """Label/score dicts shaped as `pipeline("text-classification")` shapes them: without `top_k`, the best
+        label of each text (a list of dicts for a list of texts, a one-item list for a string, a dict for a
+        `{"text": ...}` dict); with `top_k` (`None`: every label), a list per text, or one list for a string.
+        Texts are truncated to the tokenizer's `model_max_length`, as in training (`pipeline(...,
+        truncation=True)`)."""
+        if truncation is not True:
+            raise ValueError(
+                "OnnxClassifier always truncates texts to the tokenizer's model_max_length "
+                f"({self.max_length} tokens), as the model was trained; truncation=False is not supported"
+            )
+        if isinstance(function_to_apply, str):
+            function_to_apply = function_to_apply.lower()
+        legacy = top_k == ""
+        single = isinstance(texts, (str, dict))
+        batch = [_text_of(texts, None)] if single else [_text_of(text, i) for i, text in enumerate(_items(texts))]
+        logits = self.logits(batch, batch_size=batch_size)
+        results = label_scores(logits, self.id2label, self.problem_type, 1 if legacy else top_k, function_to_apply)
+        if legacy:
+            return results[0] if isinstance(texts, dict) else results
+        if top_k == 1:
+            results = [[result] for result in results]
+        return results[0] if single else results
+
+
+def _items(texts) -> list:
+    if isinstance(texts, (list, tuple)):
+        return list(texts)
+    raise ValueError(
+        f"OnnxClassifier takes a string, a {{'text': ...}} dict or a list of them, got {type(texts).__name__}"
+    )
+
+
+def _text_of(item, index: int | None) -> str:
+    """A text of a call, as the pipeline accepts it: a string or a `{"text": ...}` dict."""
+    where = "" if index is None else f" {index}"
+    if isinstance(item, dict):
+        if set(item) != {"text"}:
+            raise ValueError(f"input{where} is a dict with keys {sorted(item)}; OnnxClassifier reads {{'text': ...}}")
+        item = item["text"]
+    if not isinstance(item, str):
+        raise ValueError(f"input{where} is {type(item).__name__}, not a string")
+    return item
 
 
 def label_scores(logits, id2label: dict, problem_type: str | None, top_k: int | None = 1, function_to_apply=None):

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -141,6 +142,48 @@ def test_runtime_matches_pipeline(tiny_model_dir):
             np.testing.assert_allclose([d["score"] for d in g], [d["score"] for d in w], atol=1e-5)
     assert runtime("a good film")[0]["label"] == classifier("a good film")[0]["label"]
     assert len(runtime("a good film", top_k=None)) == 2
+
+
+def _shape(result):
+    """A result's structure: lists kept, each label/score dict replaced by its label."""
+    return [_shape(r) for r in result] if isinstance(result, list) else result["label"]
+
+
+@pytest.mark.parametrize(
+    "inputs", [["a good film", "boring and bad"], "a good film", {"text": "boring and bad"}, ("a good film",)]
+)
+@pytest.mark.parametrize(
+    "kwargs", [{}, {"top_k": 1}, {"top_k": 2}, {"top_k": None}, {"function_to_apply": "NONE", "top_k": 1}]
+)
+def test_runtime_results_are_shaped_as_the_pipelines(tiny_model_dir, inputs, kwargs):
+    from transformers import pipeline
+
+    if not (tiny_model_dir / "onnx").exists():
+        export(tiny_model_dir)
+    runtime = OnnxClassifier.from_pretrained(tiny_model_dir)
+    classifier = pipeline("text-classification", model=str(tiny_model_dir))
+    pipeline_inputs = list(inputs) if isinstance(inputs, tuple) else inputs
+    assert _shape(runtime(inputs, **kwargs)) == _shape(classifier(pipeline_inputs, **kwargs))
+
+
+@pytest.mark.parametrize(
+    "inputs, message",
+    [
+        (None, "OnnxClassifier takes a string, a {'text': ...} dict or a list of them, got NoneType"),
+        (5, "got int"),
+        ([None], "input 0 is NoneType, not a string"),
+        (["fine", 3], "input 1 is int, not a string"),
+        ({"text": "a", "text_pair": "b"}, "is a dict with keys ['text', 'text_pair']"),
+    ],
+)
+def test_runtime_rejects_what_is_not_text(tiny_model_dir, inputs, message):
+    if not (tiny_model_dir / "onnx").exists():
+        export(tiny_model_dir)
+    runtime = OnnxClassifier.from_pretrained(tiny_model_dir)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        runtime(inputs)
+    with pytest.raises(ValueError, match="always truncates texts to the tokenizer's model_max_length"):
+        runtime("a good film", truncation=False)
 
 
 def test_runtime_groups_rows_by_length_without_changing_logits(tiny_model_dir):
