@@ -328,6 +328,13 @@ def test_teacher_and_search_sections(tmp_path):
     # The sections sit between the evaluation and the training sections.
     assert body.index("## Evaluation") < body.index("## Distillation") < body.index("## Hyperparameter search")
     assert body.index("## Hyperparameter search") < body.index("## Training")
+    # Data without a test split: the facts were measured on validation, and the card says so.
+    teacher.split = "validation"
+    card = single_label_card(teacher=teacher, test_metrics={})
+    _, body = split_card(write_model_card(tmp_path / "no-test", card))
+    assert "- **Agreement with the teacher on the validation split:** 96.12%" in body
+    assert "| Metric | Teacher (validation) | This model (validation) |" in body
+    assert f"| Accuracy | 0.9820 | {card.validation_metrics['accuracy']:.4f} |" in body
 
     _, plain = split_card(write_model_card(tmp_path / "plain", single_label_card()))
     assert "Distillation" not in plain and "Hyperparameter search" not in plain and "teacher" not in plain

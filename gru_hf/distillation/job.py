@@ -310,6 +310,7 @@ def distill(
         agreement=facts[f"agreement_{split}"],
         transfer_set_size=sizes["total"],
         speedup=facts.get("speed", {}).get("speedup"),
+        split=split,
     )
     record_results(card, results, confusion, coverage, model_args, data, start)
     save_and_publish(trainer, training_args, results)

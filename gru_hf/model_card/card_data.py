@@ -47,13 +47,15 @@ class Confusion:
 class TeacherFacts:
     """The teacher of a distilled model: its name (Hub id or path), its test metrics (same keys as the student's),
     the share of test texts on which student and teacher agree, the size of the transfer set, and how many times
-    faster the student is."""
+    faster the student is. `split` names the split these were measured on: "test", or "validation" when the data
+    had no test split (`test_metrics` then holds the validation metrics)."""
 
     name: str
     test_metrics: dict[str, float] = field(default_factory=dict)
     agreement: float | None = None
     transfer_set_size: int | None = None
     speedup: float | None = None
+    split: str = "test"
 
 
 @dataclass

@@ -205,14 +205,15 @@ def _teacher(teacher: TeacherFacts, student: dict) -> str:
     lines[0] += "."
     facts = []
     if is_number(teacher.agreement):
-        facts.append(f"- **Agreement with the teacher on the test split:** {teacher.agreement:.2%}")
+        facts.append(f"- **Agreement with the teacher on the {teacher.split} split:** {teacher.agreement:.2%}")
     if is_number(teacher.speedup):
         facts.append(f"- **Speed-up over the teacher:** {teacher.speedup:.1f}x")
     lines += [""] + facts if facts else []
     metrics = numeric(teacher.test_metrics)
     if metrics:
         rows = [[metric_name(k), fmt_metric(v), fmt_metric(numeric(student).get(k))] for k, v in metrics.items()]
-        lines += ["", table(["Metric", "Teacher (test)", "This model (test)"], rows)]
+        split = teacher.split
+        lines += ["", table(["Metric", f"Teacher ({split})", f"This model ({split})"], rows)]
     return "\n".join(lines)
 
 
@@ -356,7 +357,11 @@ def _template_values(card: GRUModelCardData, output_dir: pathlib.Path) -> dict:
         "pipeline_args": _PIPELINE_ARGS.get(problem_type, ""),
         "decode": _DECODE[problem_type],
         "evaluation": _evaluation(card),
-        "teacher": _teacher(card.teacher, card.test_metrics) if card.teacher else None,
+        "teacher": _teacher(
+            card.teacher, card.test_metrics if card.teacher.split == "test" else card.validation_metrics
+        )
+        if card.teacher
+        else None,
         "search": _search(card.search) if card.search else None,
         "data": _data_text(card),
         "vectors": _vectors_line(card.vectors) if card.vectors else None,
