@@ -637,6 +637,7 @@ def train(
     start = time.time()
     resume = check_inputs(model_args, data_args, training_args)
     raw, labels, columns = load_splits(data_args)
+    check_validation_split(raw, training_args)
     check_class_weight(training_args, labels)
     check_metric_for_best_model(training_args, labels.problem_type)
     data = prepare_data(model_args, data_args, raw, labels, resume)
@@ -803,6 +804,23 @@ def check_class_weight(training_args, labels: LabelInfo) -> None:
         )
 
 
+def check_validation_split(raw, training_args, command: str = "gru-hf train") -> None:
+    """Without a validation split (--validation_split_percentage 0 and no --validation_file) the job can train, but
+    not evaluate during training."""
+    if "validation" in raw:
+        return
+    if command != "gru-hf train":
+        raise ValueError(
+            f"{command} needs a validation split: give --validation_file, or a --validation_split_percentage above 0"
+        )
+    if _strategy(training_args.eval_strategy) != "no":
+        raise ValueError(
+            "there is no validation split (--validation_split_percentage 0 and no --validation_file), but "
+            f"--eval_strategy {_strategy(training_args.eval_strategy)} evaluates on one: pass --eval_strategy no "
+            "to train without it, or give a validation split"
+        )
+
+
 def check_metric_for_best_model(training_args, problem_type: str) -> None:
     """A --metric_for_best_model the job's evaluation reports, checked before training (the Trainer raises a
     KeyError at the first evaluation)."""
@@ -938,7 +956,7 @@ def build_trainer(model, args: TrainingArguments, data: JobData, callbacks=None,
         model=model,
         args=args,
         train_dataset=data.tokenized["train"],
-        eval_dataset=data.tokenized["validation"],
+        eval_dataset=data.tokenized.get("validation"),
         processing_class=data.tokenizer,
         data_collator=data_collator(data.tokenizer),
         compute_metrics=build_compute_metrics(data.labels.problem_type, data.labels.num_labels),
@@ -955,7 +973,9 @@ def build_trainer(model, args: TrainingArguments, data: JobData, callbacks=None,
 def evaluate_splits(trainer: Trainer, data: JobData) -> tuple[dict, dict | None]:
     """The final evaluation: the (best) model on validation, then on the test split, once. Returns the metrics and,
     for single-label data with a test split, the test confusion facts (labels, y_true, y_pred)."""
-    results = {"validation": trainer.evaluate(data.tokenized["validation"], metric_key_prefix="eval")}
+    results = {}
+    if "validation" in data.tokenized:
+        results["validation"] = trainer.evaluate(data.tokenized["validation"], metric_key_prefix="eval")
     if "test" not in data.tokenized:
         return results, None
     prediction = trainer.predict(data.tokenized["test"], metric_key_prefix="test")
@@ -1085,4 +1105,5 @@ __all__ = [
     "check_metric_for_best_model",
     "check_resume_matches",
     "remove_stale_checkpoints",
+    "check_validation_split",
 ]

@@ -318,8 +318,7 @@ def test_argument_errors(tmp_path):
         load(test_file=train)
     with pytest.raises(ValueError, match=r"--validation_split_percentage must be in \[0, 100\)"):
         DataArguments(validation_split_percentage=100)
-    with pytest.raises(ValueError, match="set --validation_split_percentage above 0"):
-        load(train_file=train, validation_split_percentage=0)
+    assert set(load(train_file=train, validation_split_percentage=0)[2]) == {"train"}  # all of it for training
     with pytest.raises(ValueError, match="--streaming needs a --validation_file"):
         load(train_file=train, streaming=True)
 

@@ -144,3 +144,22 @@ def test_report_to_a_logger_that_cannot_run_is_one_line_before_loading(tmp_path,
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and err[0].startswith(f"gru-hf train: error: {message.format(name=name)}"), err
     assert not out.exists()
+
+
+def test_training_on_all_the_data_without_a_validation_split(tmp_path, tiny_files, capsys):
+    """As run_classification.py without --do_eval: no validation split, no evaluation during training."""
+    out = tmp_path / "model"
+    results = train(
+        *parse_train_arguments(
+            tiny_args(tiny_files, out, "--validation_split_percentage", "0", "--eval_strategy", "no")
+        )
+    )
+    assert "validation" not in results and results["test"]["test_accuracy"] >= 0
+    assert json.loads((out / "results.json").read_text())["train_runtime_s"] > 0
+    assert main(["train", *tiny_args(tiny_files, tmp_path / "evaluating", "--validation_split_percentage", "0")]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
+    assert err == [
+        "gru-hf train: error: there is no validation split (--validation_split_percentage 0 and no "
+        "--validation_file), but --eval_strategy epoch evaluates on one: pass --eval_strategy no to train without "
+        "it, or give a validation split"
+    ]

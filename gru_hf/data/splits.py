@@ -80,8 +80,8 @@ def carve_splits(raw: dict, info: LabelInfo, args: DataArguments, carve_test: bo
     total = train.num_rows
     n_validation = 0 if "validation" in raw else carve_count(total, args.validation_split_percentage)
     n_test = carve_count(total, test_percentage) if carve_test else 0
-    if "validation" not in raw and n_validation == 0:
-        raise ValueError("There is no validation split: set --validation_split_percentage above 0 or pass one")
+    # --validation_split_percentage 0 without a validation file: no validation split (the job then needs
+    # --eval_strategy no; see gru_hf.training.check_validation_split).
     if n_validation + n_test >= total:
         raise ValueError(
             f"{source_of(train, 'train')} has {plural(total, 'row')}: too few to hold out {n_validation} for "

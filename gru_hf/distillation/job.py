@@ -21,6 +21,7 @@ from ..training import (
     check_inputs,
     check_metric_for_best_model,
     check_resume_matches,
+    check_validation_split,
     evaluate_splits,
     job_arguments,
     load_splits,
@@ -250,6 +251,7 @@ def distill(
         check_unlabelled_file(distill_args.unlabelled_file)
     teacher_config = check_teacher(distill_args.teacher, distill_args.teacher_trust_remote_code)
     raw, labels, data_columns = load_splits(data_args)
+    check_validation_split(raw, training_args, "gru-hf distill")
     check_metric_for_best_model(training_args, labels.problem_type)
     columns = match_teacher_labels(teacher_config, labels, distill_args.teacher)
     unlabelled = None

@@ -23,7 +23,7 @@ from ..data import DataArguments
 from ..distributed import check_mixed_precision, check_process_group_setup
 from ..hardware import hardware_description
 from ..metrics import build_compute_metrics, default_metric_for_best_model, greater_is_better, metric_values
-from ..training import load_splits, prepare_output_dir
+from ..training import check_validation_split, load_splits, prepare_output_dir
 from .labels import resolve_model_path
 
 logger = logging.getLogger(__name__)
@@ -117,6 +117,7 @@ def train_teacher(
     resume = prepare_output_dir(training_args)
     path = resolve_model_path(teacher_args.base_model)
     raw, label_info, _ = load_splits(data_args)  # the training job's data stage: same splits, labels and errors
+    check_validation_split(raw, training_args, "gru-hf teacher")
     try:
         tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=teacher_args.trust_remote_code)
     except Exception as err:
