@@ -980,6 +980,10 @@ def evaluate_splits(trainer: Trainer, data: JobData) -> tuple[dict, dict | None]
         return results, None
     prediction = trainer.predict(data.tokenized["test"], metric_key_prefix="test")
     results["test"] = prediction.metrics
+    if trainer.args.do_predict and trainer.is_world_process_zero():
+        write_predictions(
+            trainer.args.output_dir, in_dataset_order(trainer, data.tokenized["test"], prediction), data.labels
+        )
     if data.labels.problem_type != "single_label_classification":
         return results, None
     confusion = {
@@ -988,6 +992,38 @@ def evaluate_splits(trainer: Trainer, data: JobData) -> tuple[dict, dict | None]
         "y_pred": [int(v) for v in np.argmax(prediction.predictions, axis=-1)],
     }
     return results, confusion
+
+
+PREDICTIONS_FILE = "predict_results.txt"
+
+
+def in_dataset_order(trainer: Trainer, dataset, prediction):
+    """`trainer.predict`'s outputs come in its evaluation sampler's order (length-sorted with group_by_length):
+    back to the dataset's row order."""
+    sampler = trainer._get_eval_sampler(dataset)
+    order = list(sampler) if sampler is not None else list(range(len(dataset)))
+    outputs = np.empty_like(prediction.predictions)
+    outputs[order] = prediction.predictions
+    return outputs
+
+
+def write_predictions(output_dir: str, logits, labels: LabelInfo) -> str:
+    """--do_predict: the test split's predictions in `predict_results.txt`, one line per text in the split's order,
+    as transformers' run_classification.py writes them (label names; a list of names for multi-label data, the
+    value for regression)."""
+    logits = np.asarray(logits)
+    path = os.path.join(output_dir, PREDICTIONS_FILE)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("index\tprediction\n")
+        for index, row in enumerate(logits):
+            if labels.problem_type == "regression":
+                item = f"{float(row.reshape(-1)[0]):3.3f}"
+            elif labels.problem_type == "multi_label_classification":
+                item = str([labels.id2label[i] for i in range(len(row)) if row[i] > 0])  # sigmoid > 0.5
+            else:
+                item = labels.id2label[int(np.argmax(row))]
+            f.write(f"{index}\t{item}\n")
+    return path
 
 
 def record_results(card, results: dict, confusion: dict | None, coverage, model_args, data: JobData, start: float):

@@ -3,11 +3,13 @@
 default follows instead of failing."""
 
 import copy
+import csv
 import json
 import os
 
 import pytest
 from conftest import tiny_args
+from transformers import pipeline
 
 from gru_hf.cli import main, parse_train_arguments
 from gru_hf.training import check_metric_for_best_model, train
@@ -163,3 +165,16 @@ def test_training_on_all_the_data_without_a_validation_split(tmp_path, tiny_file
         "--validation_file), but --eval_strategy epoch evaluates on one: pass --eval_strategy no to train without "
         "it, or give a validation split"
     ]
+
+
+def test_do_predict_writes_the_test_predictions_as_run_classification_does(tmp_path, tiny_files):
+    out = tmp_path / "model"
+    train(*parse_train_arguments(tiny_args(tiny_files, out, "--do_predict", "true")))
+    lines = (out / "predict_results.txt").read_text().splitlines()
+    classifier = pipeline("text-classification", model=str(out))
+    with open(tiny_files["test"], newline="", encoding="utf-8") as f:
+        texts = [row["text"] for row in csv.DictReader(f)]
+    assert lines[0] == "index\tprediction"
+    assert lines[1:] == [f"{i}\t{r['label']}" for i, r in enumerate(classifier(texts, truncation=True))]
+    train(*parse_train_arguments(tiny_args(tiny_files, tmp_path / "plain")))
+    assert not (tmp_path / "plain" / "predict_results.txt").exists()  # only when asked
