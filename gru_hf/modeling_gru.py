@@ -475,7 +475,8 @@ class GRUModel(GRUPreTrainedModel):
                 best = masked.amax(dim=1)
             pooled.append(best.masked_fill(is_empty, 0.0))
         if self.config.pooling in ("mean", "max_mean"):
-            pooled.append(states.sum(dim=1) / layout.lengths.clamp(min=1).unsqueeze(-1).to(states.dtype))
+            mean = states.sum(dim=1) / layout.lengths.clamp(min=1).unsqueeze(-1).to(states.dtype)
+            pooled.append(mean.masked_fill(is_empty, 0.0))  # an empty text's one step over padding is not a state
         return pooled[0] if len(pooled) == 1 else torch.cat(pooled, dim=-1)
 
     def forward(

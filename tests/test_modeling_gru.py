@@ -117,11 +117,17 @@ def test_full_nearly_full_and_ragged_batches_equal_each_text_alone(tokenizer, bi
             torch.testing.assert_close(together[row], alone[0], rtol=0, atol=1e-5)
 
 
-def test_empty_and_all_padding_rows(tokenizer):
-    model = build(tokenizer, pooling="max")
+@pytest.mark.parametrize("pooling", ["max", "mean", "max_mean", "last"])
+def test_empty_and_all_padding_rows(tokenizer, pooling):
+    model = build(tokenizer, pooling=pooling)
+    with torch.no_grad():  # trained GRU biases: an empty text's one step over padding is no longer zero
+        for name, parameter in model.model.gru.named_parameters():
+            if name.startswith("bias"):
+                parameter.uniform_(-0.5, 0.5)
     batch = tokenizer(["", "good", ""], padding=True, return_tensors="pt")
     out = model.model(**batch)
     assert out.pooler_output[0].abs().max() == 0 and out.pooler_output[2].abs().max() == 0
+    assert out.pooler_output[1].abs().max() > 0
     # A batch made only of empty texts: a zero-width input still gives one logit row per text.
     empty = {"input_ids": torch.zeros(2, 0, dtype=torch.long), "attention_mask": torch.zeros(2, 0, dtype=torch.long)}
     logits = model(**empty).logits
