@@ -116,8 +116,9 @@ def train_main(argv: list[str]) -> dict:
     from .metrics import is_metric
     from .training import train
 
-    model_args, data_args, training_args = parse_train_arguments(argv)
+    # Before parsing: the arguments log the defaults that follow the user's options (resolve_dependent_defaults).
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    model_args, data_args, training_args = parse_train_arguments(argv)
     results = train(model_args, data_args, training_args)
     if training_args.process_index != 0:  # one report per run, not one per process
         return results

@@ -252,14 +252,15 @@ def last_complete_checkpoint(output_dir: str) -> str | None:
 
 def remove_stale_checkpoints(args: TrainingArguments) -> None:
     """--overwrite_output_dir on a fresh run: the checkpoints of the run being replaced go (they would mix with
-    this run's in the Trainer's rotation, and a later --resume_from_checkpoint would pick the newest of them)."""
+    this run's in the Trainer's rotation, and a later --resume_from_checkpoint would pick the newest of them), and
+    so does its ONNX export (a card would advertise it and `gru-hf push` upload it)."""
     if not (args.overwrite_output_dir and args.should_save and os.path.isdir(args.output_dir)):
         return
     import shutil
 
     for name in sorted(os.listdir(args.output_dir)):
         path = os.path.join(args.output_dir, name)
-        if name.startswith("checkpoint-") and os.path.isdir(path):
+        if (name.startswith("checkpoint-") or name == "onnx") and os.path.isdir(path):
             shutil.rmtree(path)
             logger.info("--overwrite_output_dir: removed %s of the previous run", path)
 
@@ -1086,7 +1087,7 @@ def model_card_data(
     default_name = os.path.basename(data_args.train_file) if data_args.train_file else "bbc_news"
     dataset = DatasetFacts(
         name=data_args.dataset_name or default_name,
-        hub_id=data_args.dataset_name,
+        hub_id=None if data_args.dataset_name and os.path.exists(data_args.dataset_name) else data_args.dataset_name,
         config=data_args.dataset_config_name,
         splits={split: len(data) if isinstance(data, Dataset) else None for split, data in raw.items()},
         text_column=columns[0],

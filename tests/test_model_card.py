@@ -453,3 +453,14 @@ def test_create_model_card_without_card_data_writes_nothing(tmp_path, tokenizer)
     assert trainer.model_card_data is None
     trainer.create_model_card()
     assert not (tmp_path / "out" / "README.md").exists()
+
+
+def test_a_local_dataset_folder_is_not_linked_as_a_hub_dataset(tmp_path):
+    from gru_hf.data import DataArguments
+    from gru_hf.training import GRUTrainingArguments, model_card_data
+
+    folder = tmp_path / "my-data"
+    folder.mkdir()
+    args = GRUTrainingArguments(output_dir=str(tmp_path / "out"), report_to="none")
+    assert model_card_data(DataArguments(dataset_name=str(folder)), args, {}).dataset.hub_id is None
+    assert model_card_data(DataArguments(dataset_name="SetFit/bbc-news"), args, {}).dataset.hub_id == "SetFit/bbc-news"

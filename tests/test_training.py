@@ -161,10 +161,12 @@ def test_overwrite_replaces_the_previous_run_and_resume_refuses_another_model(tm
     run(tiny_args(tiny_files, out))  # 2 labels, with a test split (a confusion matrix)
     previous = {name for name in os.listdir(out) if name.startswith("checkpoint-")}
     assert previous
+    (out / "onnx").mkdir(exist_ok=True)  # the previous run's export (the onnx extra may be missing)
+    (out / "onnx" / "model.onnx").write_bytes(b"the previous model")
     # Another run into the same directory: 3 labels, no test split, one epoch.
     rows = [(t, "pos") for t in POSITIVE * 3] + [(t, "neg") for t in NEGATIVE * 3] + [("so so", "meh")] * 15
     files = {"train": write_csv(tmp_path / "three.csv", rows), "test": tiny_files["test"]}
-    args = tiny_args(files, out, "--num_train_epochs", "1", "--overwrite_output_dir", "true")
+    args = tiny_args(files, out, "--num_train_epochs", "1", "--overwrite_output_dir", "true", "--export_onnx", "false")
     at = args.index("--test_file")
     run(args[:at] + args[at + 2 :])
     left = {name for name in os.listdir(out) if name.startswith("checkpoint-")}
@@ -173,6 +175,7 @@ def test_overwrite_replaces_the_previous_run_and_resume_refuses_another_model(tm
         for name in left
     ), left
     assert not (out / "confusion_matrix.png").exists()  # it drew the previous run's test split
+    assert not (out / "onnx").exists()  # the previous model's graph: this run exports none
     # Resuming that 3-label checkpoint with the 2-label data: one line, before training.
     capsys.readouterr()
     assert main(["train", *tiny_args(tiny_files, out, "--resume_from_checkpoint", "true")]) == 2

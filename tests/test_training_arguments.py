@@ -158,6 +158,18 @@ def test_training_on_all_the_data_without_a_validation_split(tmp_path, tiny_file
     )
     assert "validation" not in results and results["test"]["test_accuracy"] >= 0
     assert json.loads((out / "results.json").read_text())["train_runtime_s"] > 0
+    streamed = (
+        "--streaming",
+        "true",
+        "--max_steps",
+        "4",
+        "--validation_split_percentage",
+        "0",
+        "--eval_strategy",
+        "no",
+    )
+    results = train(*parse_train_arguments(tiny_args(tiny_files, tmp_path / "streamed", *streamed)))
+    assert "validation" not in results and "test" in results
     assert main(["train", *tiny_args(tiny_files, tmp_path / "evaluating", "--validation_split_percentage", "0")]) == 2
     err = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
     assert err == [

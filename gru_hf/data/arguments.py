@@ -71,5 +71,8 @@ def check_arguments(args: DataArguments) -> None:
         raise ValueError("--validation_file and --test_file need --train_file")
     if args.streaming and not (args.dataset_name or args.train_file):
         raise ValueError("--streaming needs --dataset_name or --train_file (the BBC News default is small)")
-    if args.streaming and args.train_file and not args.validation_file:
-        raise ValueError("--streaming needs a --validation_file: no validation split is carved from a stream")
+    if args.streaming and args.train_file and not args.validation_file and args.validation_split_percentage != 0:
+        raise ValueError(
+            "--streaming needs a --validation_file: no validation split is carved from a stream (or "
+            "--validation_split_percentage 0 --eval_strategy no to train without one)"
+        )
