@@ -421,9 +421,14 @@ class PaddingCollator:
 
     LABEL_KEYS = ("label", "label_ids", "labels")
 
-    def __init__(self, tokenizer):
+    def __init__(self, tokenizer, pad_to: int | None = None):
         self.tokenizer = tokenizer
-        self.fallback = DataCollatorWithPadding(tokenizer)
+        self.pad_to = pad_to  # every batch at least this wide (streamed batches dispatched to several processes)
+        self.fallback = (
+            DataCollatorWithPadding(tokenizer, padding="max_length", max_length=pad_to)
+            if pad_to
+            else DataCollatorWithPadding(tokenizer)
+        )
         self.pad_token_id = tokenizer.pad_token_id
         self.left = tokenizer.padding_side == "left"
         self.attention_mask = "attention_mask" in tokenizer.model_input_names
@@ -451,7 +456,7 @@ class PaddingCollator:
             return self.fallback(features)
         ids = [f["input_ids"] for f in features]
         lengths = torch.tensor([len(row) for row in ids], dtype=torch.int64)
-        real = self._real(lengths, int(lengths.max()))
+        real = self._real(lengths, max(int(lengths.max()), self.pad_to or 0))
         batch = {"input_ids": self._pad(ids, real, self.pad_token_id)}
         if "attention_mask" in features[0]:
             batch["attention_mask"] = self._pad([f["attention_mask"] for f in features], real, 0)
@@ -467,9 +472,9 @@ class PaddingCollator:
         return batch
 
 
-def data_collator(tokenizer) -> PaddingCollator:
-    """The training and evaluation collator of gru-hf's Trainer."""
-    return PaddingCollator(tokenizer)
+def data_collator(tokenizer, pad_to: int | None = None) -> PaddingCollator:
+    """The training and evaluation collator of gru-hf's Trainer (`pad_to`: see `build_trainer`)."""
+    return PaddingCollator(tokenizer, pad_to)
 
 
 CLASS_WEIGHT_CHOICES = ("none", "balanced")
@@ -959,7 +964,7 @@ def build_trainer(model, args: TrainingArguments, data: JobData, callbacks=None,
         train_dataset=data.tokenized["train"],
         eval_dataset=data.tokenized.get("validation"),
         processing_class=data.tokenizer,
-        data_collator=data_collator(data.tokenizer),
+        data_collator=data_collator(data.tokenizer, _dispatch_width(args, data)),
         compute_metrics=build_compute_metrics(data.labels.problem_type, data.labels.num_labels),
         callbacks=callbacks,
         **kwargs,
@@ -969,6 +974,15 @@ def build_trainer(model, args: TrainingArguments, data: JobData, callbacks=None,
         trainer.class_weights = torch.tensor(weights, dtype=torch.float32)
         logger.info("Class weights (balanced): %s", weights)
     return trainer
+
+
+def _dispatch_width(args: TrainingArguments, data: JobData) -> int | None:
+    """The width every batch is padded to when a stream is trained on by several processes: accelerate's main
+    process reads the stream and concatenates one batch per process before slicing it out, so all must have the
+    same width. The model trims each batch to its longest text, so the padding costs no GRU steps."""
+    if args.world_size > 1 and not isinstance(data.tokenized["train"], Dataset):
+        return data.tokenizer.model_max_length
+    return None
 
 
 def evaluate_splits(trainer: Trainer, data: JobData) -> tuple[dict, dict | None]:

@@ -186,3 +186,18 @@ def test_rows_in_memory_return_what_the_dataset_returns():
         assert memory[-1] == source[len(source) - 1]
         with pytest.raises(IndexError):
             memory[len(source)]
+
+
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_a_fixed_width_equals_padding_to_max_length(tokenizer, side):
+    """`pad_to`: every batch as wide, whatever its texts (streamed batches dispatched to several processes)."""
+    tokenizer.padding_side = side
+    try:
+        features = [dict(tokenizer(text), label=i % 2) for i, text in enumerate(TEXTS[:3])]
+        expected = DataCollatorWithPadding(tokenizer, padding="max_length", max_length=12)([dict(f) for f in features])
+        got = PaddingCollator(tokenizer, pad_to=12)([dict(f) for f in features])
+        assert got["input_ids"].shape == (3, 12)
+        for key, value in expected.items():
+            assert torch.equal(got[key], value), key
+    finally:
+        tokenizer.padding_side = "right"

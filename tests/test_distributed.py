@@ -450,6 +450,18 @@ def test_evaluation_covers_the_whole_set_once(full_run, tmp_path):
     assert test_metrics["test_loss"] == pytest.approx(reference.metrics["test_loss"], abs=5e-2)
 
 
+def test_streamed_training_under_two_processes(tmp_path, data_files):
+    """A stream is read by the main process, which sends each process its slice of every batch (accelerate's
+    dispatch): the slices must have the same width, so the collator pads streamed batches to the longest text the
+    tokenizer keeps. Before, texts of other lengths on the two ranks stopped the first step ("Sizes of tensors must
+    match")."""
+    run = Run(
+        tmp_path, "torchrun", tiny_args(data_files, tmp_path / "model", "--streaming", "true", "--max_steps", "4")
+    )
+    assert_same(run.params(0), run.params(1))
+    assert json.loads((run.out / "results.json").read_text())["test"]["test_accuracy"] >= 0
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # 4. torchrun without --use_cpu really synchronises; `accelerate launch --cpu --num_processes 2` is refused
 # ---------------------------------------------------------------------------------------------------------------
