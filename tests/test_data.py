@@ -49,7 +49,7 @@ def write(path: Path, rows: list[dict]) -> str:
 
 def load(**kwargs):
     raw = load_raw_datasets(DataArguments(**kwargs))
-    info = infer_labels(raw["train"])
+    info = infer_labels(raw["train"], kwargs.get("problem_type"))
     return raw, info, encode_labels(raw, info)
 
 
@@ -131,6 +131,17 @@ def test_label_kinds(tmp_path):
     integral = [{"text": f"t {i}", "label": float(i % 2)} for i in range(30)]
     _, info, data = load(train_file=write(tmp_path / "integral.jsonl", integral))
     assert info.problem_type == "single_label_classification" and info.id2label == {0: "0", 1: "1"}
+    # Whole-number ratings as a number to predict: asked for, not guessed.
+    ratings = [{"text": f"t {i}", "label": float(1 + i % 5)} for i in range(30)]
+    _, info, data = load(train_file=write(tmp_path / "ratings.jsonl", ratings), problem_type="regression")
+    assert info == LabelInfo("regression", {0: "LABEL_0"}, {"LABEL_0": 0}, 1)
+    assert sorted(set(data["train"]["labels"])) == [1.0, 2.0, 3.0, 4.0, 5.0]
+    with pytest.raises(ValueError, match="--problem_type regression needs one number per text as its label"):
+        load(train_file=write(tmp_path / "strings.jsonl", ROWS), problem_type="regression")
+    with pytest.raises(ValueError, match="--problem_type multi_label_classification, but its labels make it single"):
+        load(train_file=write(tmp_path / "ints.jsonl", ROWS), problem_type="multi_label_classification")
+    with pytest.raises(ValueError, match="--problem_type must be one of single_label_classification"):
+        DataArguments(problem_type="ranking")
 
 
 def test_class_label_feature_keeps_its_names():

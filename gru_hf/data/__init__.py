@@ -138,7 +138,7 @@ def load_raw_datasets(args: DataArguments) -> datasets.DatasetDict:
         `FileNotFoundError`, `ValueError`, `OSError`, `ImportError`: with a one-line message naming the problem.
     """
     raw, carve_test, _ = _checked_splits(args)
-    info = None if args.streaming else infer_labels(raw["train"])
+    info = None if args.streaming else infer_labels(raw["train"], args.problem_type)
     return _split(raw, info, args, carve_test)
 
 
@@ -160,7 +160,7 @@ def load_data(args: DataArguments) -> LoadedData:
     train = raw["train"]
     if isinstance(train, datasets.IterableDataset):
         train = cut_train(train, args.max_train_samples)
-    info = infer_labels(train)
+    info = infer_labels(train, args.problem_type)
     splits = _split(raw, info, args, carve_test)
     return LoadedData(encode_checked(splits, info), info, columns)
 

@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass, field
 
+from ..configuration_gru import PROBLEM_TYPES
+
 
 @dataclass
 class DataArguments:
@@ -51,6 +53,14 @@ class DataArguments:
     tokenizer_sample_size: int = field(
         default=100_000, metadata={"help": "Streaming: how many training texts to read to train the tokenizer."}
     )
+    problem_type: str | None = field(
+        default=None,
+        metadata={
+            "help": "single_label_classification, multi_label_classification or regression. Default: from the "
+            "labels (strings and integers: classes; lists: multi-label; other numbers: regression). regression "
+            "makes whole-number labels such as 1.0-5.0 ratings a number to predict instead of classes."
+        },
+    )
 
     def __post_init__(self):
         for name in ("validation_split_percentage", "test_split_percentage"):
@@ -61,6 +71,8 @@ class DataArguments:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"--{name} must be a positive number of examples, got {value}")
+        if self.problem_type is not None and self.problem_type not in PROBLEM_TYPES:
+            raise ValueError(f"--problem_type must be one of {', '.join(PROBLEM_TYPES)}, got {self.problem_type!r}")
 
 
 def check_arguments(args: DataArguments) -> None:

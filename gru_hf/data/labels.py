@@ -1,6 +1,7 @@
 """Labels: the problem type and label names inferred from the training split, the check for labels unseen in
 training, and encoding labels into what the model trains on."""
 
+import logging
 import math
 from dataclasses import dataclass
 
@@ -11,6 +12,8 @@ from ..configuration_gru import PROBLEM_TYPES
 from .common import arrow_column, is_list_type, label_key, list_inner, plural, source_of
 
 SINGLE_LABEL, MULTI_LABEL, REGRESSION = PROBLEM_TYPES
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -92,11 +95,14 @@ def _check_names(names: list[str], problem_type: str, source: str) -> None:
         raise ValueError(f"{source}: every label list is empty")
 
 
-def infer_labels(train) -> LabelInfo:
+def infer_labels(train, problem_type: str | None = None) -> LabelInfo:
     """Work out the problem type and label names from the `labels` column of the training split.
 
     Args:
         train (`datasets.Dataset` or `datasets.IterableDataset`): the training split, after `load_raw_datasets`.
+        problem_type (`str`, *optional*): `--problem_type`: the problem type the user asked for; `"regression"`
+            makes whole-number labels (1.0, 2.0, ... or 1, 2, ...) a number to predict instead of classes. Another
+            type than the labels allow is an error.
 
     Returns:
         `LabelInfo`: strings -> single-label with sorted names; integers -> single-label with names "0", "1", ...
@@ -106,11 +112,31 @@ def infer_labels(train) -> LabelInfo:
     names = label_names(train.features["labels"] if train.features is not None else None)
     values, is_list = unique_label_values(train)
     _check_values(values, source)
-    problem_type = MULTI_LABEL if is_list else SINGLE_LABEL
+    if problem_type == REGRESSION:
+        numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+        if is_list or names is not None or not numeric:
+            raise ValueError(f"{source}: --problem_type regression needs one number per text as its label")
+        _is_regression(values, is_list, source)  # NaN and nested values are errors here too
+        return LabelInfo(REGRESSION, {0: "LABEL_0"}, {"LABEL_0": 0}, 1)
+    inferred = MULTI_LABEL if is_list else SINGLE_LABEL
     if names is None:
         if _is_regression(values, is_list, source):
-            return LabelInfo(REGRESSION, {0: "LABEL_0"}, {"LABEL_0": 0}, 1)
-        names = _names_of_values(values)
+            inferred = REGRESSION
+        else:
+            names = _names_of_values(values)
+    if problem_type is not None and problem_type != inferred:
+        raise ValueError(f"{source}: --problem_type {problem_type}, but its labels make it {inferred}")
+    if inferred == REGRESSION:
+        return LabelInfo(REGRESSION, {0: "LABEL_0"}, {"LABEL_0": 0}, 1)
+    if problem_type is None and any(isinstance(v, float) for v in values):
+        logger.warning(
+            "%s: the labels are whole-number floats (%s): trained as %d classes; pass --problem_type regression to "
+            "predict them as a number",
+            source,
+            ", ".join(names[:5]),
+            len(names),
+        )
+    problem_type = inferred
     _check_names(names, problem_type, source)
     id2label = dict(enumerate(names))
     return LabelInfo(problem_type, id2label, {name: i for i, name in id2label.items()}, len(names))
