@@ -90,6 +90,25 @@ def test_resume_from_checkpoint_matches_uninterrupted_run(tmp_path, tiny_files):
     assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
 
 
+def test_resume_inside_a_later_epoch_matches_uninterrupted_run(tmp_path, tiny_files):
+    """A checkpoint in the middle of the second epoch (5 steps per epoch, one every 3): the resumed run draws the
+    second epoch's length-grouped batch order as the uninterrupted run did, and ends with the same weights."""
+    steps = ("--eval_strategy", "steps", "--eval_steps", "3", "--save_total_limit", "10")
+    full = run(tiny_args(tiny_files, tmp_path / "full", *steps))
+    crashed = tmp_path / "crashed"
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        train(*parse_train_arguments(tiny_args(tiny_files, crashed, *steps)), callbacks=[CrashAtStep(8)])
+    assert sorted(name for name in os.listdir(crashed) if name.startswith("checkpoint-")) == [
+        "checkpoint-3",
+        "checkpoint-6",
+    ]
+    resumed = run(tiny_args(tiny_files, crashed, *steps, "--resume_from_checkpoint", "true"))
+    assert resumed["test"]["test_loss"] == pytest.approx(full["test"]["test_loss"], abs=1e-6)
+    a = load_file(tmp_path / "full" / "model.safetensors")
+    b = load_file(crashed / "model.safetensors")
+    assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a), max((a[k] - b[k]).abs().max() for k in a)
+
+
 def test_existing_output_dir_is_protected(tmp_path, tiny_files, capsys):
     out = tmp_path / "model"
     out.mkdir()
