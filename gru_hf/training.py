@@ -1118,11 +1118,17 @@ def model_card_data(
 
 
 def command_line() -> str:
-    """How this run was started, as a user would type it."""
+    """How this run was started, as a user would type it; a run of several processes says how many (its batches
+    are `per_device_train_batch_size` x that number)."""
     program = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
     if program in ("gru-hf", "__main__.py"):
-        return " ".join(["gru-hf", *sys.argv[1:]])
-    return " ".join(["python", sys.argv[0], *sys.argv[1:]]) if program else "train() from Python"
+        command = " ".join(["gru-hf", *sys.argv[1:]])
+    else:
+        command = " ".join(["python", sys.argv[0], *sys.argv[1:]]) if program else "train() from Python"
+    processes = int(os.environ.get("WORLD_SIZE", "1") or 1)
+    return (
+        f"{command}  # in each of {processes} processes (torchrun / accelerate launch)" if processes > 1 else command
+    )
 
 
 __all__ = [

@@ -282,3 +282,13 @@ def test_streaming_training(tmp_path, tiny_files):
                 tiny_files, tmp_path / "no_steps", "--streaming", "true", "--validation_file", tiny_files["test"]
             )
         )
+
+
+def test_the_card_command_says_how_many_processes_ran_it(monkeypatch):
+    from gru_hf.training import command_line
+
+    monkeypatch.setattr("sys.argv", ["/usr/bin/gru-hf", "train", "--train_file", "a.csv"])
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    assert command_line() == "gru-hf train --train_file a.csv"
+    monkeypatch.setenv("WORLD_SIZE", "2")  # torchrun / accelerate launch: the same command in every process
+    assert command_line() == "gru-hf train --train_file a.csv  # in each of 2 processes (torchrun / accelerate launch)"
