@@ -120,6 +120,7 @@ def train_main(argv: list[str]) -> dict:
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     model_args, data_args, training_args = parse_train_arguments(argv)
     results = train(model_args, data_args, training_args)
+    end_process_group()
     if training_args.process_index != 0:  # one report per run, not one per process
         return results
     if "test" in results:
@@ -127,6 +128,15 @@ def train_main(argv: list[str]) -> dict:
         print(f"test: {json.dumps(printable)}")
     print(f"model saved to {training_args.output_dir}")
     return results
+
+
+def end_process_group() -> None:
+    """Close a torchrun / accelerate process group once the job is done: its threads left to the interpreter's
+    exit have aborted a process ("terminate called without an active exception"), and torchrun then fails the run."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def read_texts(args) -> list[str]:
@@ -358,6 +368,7 @@ def distill_main(argv: list[str]) -> dict:
     model_args, data_args, training_args, distill_args = parse_arguments(parser, argv, "distill")
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     results = distill(model_args, data_args, training_args, distill_args)
+    end_process_group()
     if training_args.process_index != 0:
         return results
     if "test" in results:

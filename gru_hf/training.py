@@ -1054,9 +1054,16 @@ def record_results(card, results: dict, confusion: dict | None, coverage, model_
 
 def save_and_publish(trainer: Trainer, training_args: TrainingArguments, results: dict) -> None:
     """Main process only: results.json, the ONNX export (`--export_onnx`), the model card
-    (`trainer.create_model_card`), and the Hub push when asked for."""
-    if not trainer.is_world_process_zero():
-        return
+    (`trainer.create_model_card`), and the Hub push when asked for. The other processes wait for it: one that ended
+    first could take the job down with it (torchrun stops every process when one fails at exit)."""
+    try:
+        if trainer.is_world_process_zero():
+            _save_and_publish(trainer, training_args, results)
+    finally:
+        trainer.accelerator.wait_for_everyone()
+
+
+def _save_and_publish(trainer: Trainer, training_args: TrainingArguments, results: dict) -> None:
     with open(os.path.join(training_args.output_dir, "results.json"), "w", encoding="utf-8") as f:
         json.dump(results, f, indent=2, sort_keys=True)
     if getattr(training_args, "export_onnx", False):  # first: the card shows how to use the export it finds
