@@ -250,7 +250,7 @@ def last_complete_checkpoint(output_dir: str) -> str | None:
     return None
 
 
-def remove_stale_checkpoints(args: TrainingArguments) -> None:
+def remove_previous_run_files(args: TrainingArguments) -> None:
     """--overwrite_output_dir on a fresh run: the checkpoints of the run being replaced go (they would mix with
     this run's in the Trainer's rotation, and a later --resume_from_checkpoint would pick the newest of them), and
     so does its ONNX export (a card would advertise it and `gru-hf push` upload it)."""
@@ -696,7 +696,7 @@ def fit(
     if resume:
         check_resume_matches(resume, model.config)
     elif trained is None:
-        remove_stale_checkpoints(training_args)
+        remove_previous_run_files(training_args)
     card = model_card_data(data_args, training_args, data.raw, data.columns)
     callbacks = [*(callbacks or []), ModelCardCallback(card, model_args, data_args)]
     trainer = build_trainer(model, job_arguments(training_args, data.labels.problem_type), data, callbacks)
@@ -1168,6 +1168,6 @@ __all__ = [
     "weighted_cross_entropy",
     "check_metric_for_best_model",
     "check_resume_matches",
-    "remove_stale_checkpoints",
+    "remove_previous_run_files",
     "check_validation_split",
 ]

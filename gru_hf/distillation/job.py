@@ -28,7 +28,7 @@ from ..training import (
     model_card_data,
     prepare_data,
     record_results,
-    remove_stale_checkpoints,
+    remove_previous_run_files,
     save_and_publish,
     tokenize_splits,
 )
@@ -283,7 +283,7 @@ def distill(
     if resume:
         check_resume_matches(resume, model.config)
     else:
-        remove_stale_checkpoints(training_args)
+        remove_previous_run_files(training_args)
     card = model_card_data(data_args, training_args, raw, data_columns)
     callbacks = [*(callbacks or []), ModelCardCallback(card, model_args, data_args, distill_args)]
     trainer = build_trainer(
