@@ -116,8 +116,7 @@ def train_main(argv: list[str]) -> dict:
     from .metrics import is_metric
     from .training import train
 
-    # Before parsing: the arguments log the defaults that follow the user's options (resolve_dependent_defaults).
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    log_job()
     model_args, data_args, training_args = parse_train_arguments(argv)
     results = train(model_args, data_args, training_args)
     end_process_group()
@@ -128,6 +127,12 @@ def train_main(argv: list[str]) -> dict:
         print(f"test: {json.dumps(printable)}")
     print(f"model saved to {training_args.output_dir}")
     return results
+
+
+def log_job() -> None:
+    """A training command's log on stderr, set up before its arguments are parsed: parsing logs the defaults that
+    follow the user's options (`resolve_dependent_defaults`)."""
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
 
 
 def end_process_group() -> None:
@@ -190,14 +195,12 @@ def predict_main(argv: list[str]) -> None:
         parser.error(f"--top_k must be 0 (every label) or more, got {args.top_k}")
     if args.batch_size < 1:
         parser.error(f"--batch_size must be 1 or more, got {args.batch_size}")
-    if not os.path.isdir(args.model) and _is_local_path(args.model):
-        if os.path.exists(args.model):
-            raise NotADirectoryError(f"{args.model} is a file, not a model directory")
-        raise FileNotFoundError(f"model directory {args.model} does not exist")
+    from .model_dir import check_model_directory, looks_like_local_path
+
+    if not os.path.isdir(args.model) and looks_like_local_path(args.model):
+        check_model_directory(args.model)  # a file, or nothing there: one line
     onnx = args.onnx or args.quantized or args.backend == "onnx" or (args.backend == "auto" and _current_export(args))
     if os.path.isdir(args.model) and not onnx:  # OnnxClassifier checks its own files, without torch
-        from .model_dir import check_model_directory
-
         check_model_directory(args.model)
     texts = read_texts(args)
 
@@ -217,16 +220,6 @@ def predict_main(argv: list[str]) -> None:
             print(json.dumps(record, ensure_ascii=False))
         else:
             print("\t".join([*(f"{d['label']}\t{d['score']:.4f}" for d in labels), text]))
-
-
-def _is_local_path(name: str) -> bool:
-    """A name that can only mean a local path (a Hub repo id is `name` or `namespace/name`)."""
-    return (
-        os.path.exists(name)
-        or name.startswith((".", "/", "~"))
-        or name.count("/") > 1
-        or os.sep in name.replace("/", "")
-    )
 
 
 def _current_export(args) -> bool:
@@ -251,6 +244,7 @@ def _pytorch_predict(args, texts: list[str]) -> list:
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
+    from .model_dir import hub_load_error
     from .onnx import label_scores
 
     if not args.progress:
@@ -260,10 +254,7 @@ def _pytorch_predict(args, texts: list[str]) -> list:
     except OSError as err:
         if os.path.isdir(args.model):
             raise
-        reason = " ".join(str(err).split()).split(". ")[0]
-        raise FileNotFoundError(
-            f"{args.model} is not a local model directory, and loading it from the Hub failed: {reason}"
-        ) from None
+        raise hub_load_error(f"{args.model} is not a local model directory", err) from None
     model = AutoModelForSequenceClassification.from_pretrained(
         args.model, revision=args.revision, trust_remote_code=False
     ).eval()
@@ -344,8 +335,8 @@ def teacher_main(argv: list[str]) -> dict:
     parser = HfArgumentParser(
         TEACHER_ARGUMENT_CLASSES, prog="gru-hf teacher", description="Fine-tune a transformer teacher to distil."
     )
+    log_job()
     teacher_args, data_args, training_args = parse_arguments(parser, argv, "teacher")
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     results = train_teacher(teacher_args, data_args, training_args)
     if "test" in results:
         printable = {
@@ -365,8 +356,8 @@ def distill_main(argv: list[str]) -> dict:
     parser = HfArgumentParser(
         DISTILL_ARGUMENT_CLASSES, prog="gru-hf distill", description="Distil a transformer teacher into gru-hf."
     )
+    log_job()
     model_args, data_args, training_args, distill_args = parse_arguments(parser, argv, "distill")
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     results = distill(model_args, data_args, training_args, distill_args)
     end_process_group()
     if training_args.process_index != 0:

@@ -11,13 +11,34 @@ EXPORT_RECORD = os.path.join("onnx", "export.json")
 EXPORT_SOURCES = ("model.safetensors", "config.json", "tokenizer.json")
 
 
-def check_model_directory(path: str | os.PathLike) -> None:
-    """Raise a one-line error unless `path` is a complete gru-hf model directory whose config, weights and
-    tokenizer can be read (see `validate_model_directory`)."""
+def looks_like_local_path(name: str) -> bool:
+    """A name that can only mean a local path (a Hub repo id is `name` or `namespace/name`)."""
+    return (
+        os.path.exists(name)
+        or name.startswith((".", "/", "~"))
+        or name.count("/") > 1
+        or (os.sep != "/" and os.sep in name)
+    )
+
+
+def hub_load_error(subject: str, err: Exception) -> FileNotFoundError:
+    """One line for a name that is no local directory and that the Hub did not give either: `subject` (e.g. "x is
+    not a local model directory") and the first sentence of the Hub's reason."""
+    reason = " ".join(str(err).split()).split(". ")[0][:300]
+    return FileNotFoundError(f"{subject}, and loading it from the Hub failed: {reason}")
+
+
+def _check_is_directory(path: str | os.PathLike) -> None:
     if os.path.isfile(path):
         raise NotADirectoryError(f"{path} is a file, not a model directory")
     if not os.path.isdir(path):
         raise FileNotFoundError(f"model directory {path} does not exist")
+
+
+def check_model_directory(path: str | os.PathLike) -> None:
+    """Raise a one-line error unless `path` is a complete gru-hf model directory whose config, weights and
+    tokenizer can be read (see `validate_model_directory`)."""
+    _check_is_directory(path)
     missing = [name for name in REQUIRED_FILES if not os.path.isfile(os.path.join(path, name))]
     if missing:
         raise FileNotFoundError(f"{path} is not a complete gru-hf model directory: missing {', '.join(missing)}")
@@ -27,10 +48,7 @@ def check_model_directory(path: str | os.PathLike) -> None:
 def check_onnx_directory(path: str | os.PathLike, quantized: bool = False) -> tuple[str, dict, dict]:
     """Raise a one-line error unless `path` holds what `OnnxClassifier` reads (config, tokenizer and the exported
     graph), checked without torch; return the graph's path, the config's values and the parsed `tokenizer.json`."""
-    if os.path.isfile(path):
-        raise NotADirectoryError(f"{path} is a file, not a model directory")
-    if not os.path.isdir(path):
-        raise FileNotFoundError(f"model directory {path} does not exist")
+    _check_is_directory(path)
     graph = os.path.join(path, "onnx", "model_quantized.onnx" if quantized else "model.onnx")
     if not os.path.isfile(graph):
         hint = " --quantize int8" if quantized else ""

@@ -116,18 +116,15 @@ def infer_labels(train, problem_type: str | None = None) -> LabelInfo:
         numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
         if is_list or names is not None or not numeric:
             raise ValueError(f"{source}: --problem_type regression needs one number per text as its label")
-        _is_regression(values, is_list, source)  # NaN and nested values are errors here too
-        return LabelInfo(REGRESSION, {0: "LABEL_0"}, {"LABEL_0": 0}, 1)
     inferred = MULTI_LABEL if is_list else SINGLE_LABEL
-    if names is None:
-        if _is_regression(values, is_list, source):
-            inferred = REGRESSION
-        else:
-            names = _names_of_values(values)
+    if names is None and (_is_regression(values, is_list, source) or problem_type == REGRESSION):
+        inferred = REGRESSION
     if problem_type is not None and problem_type != inferred:
         raise ValueError(f"{source}: --problem_type {problem_type}, but its labels make it {inferred}")
     if inferred == REGRESSION:
         return LabelInfo(REGRESSION, {0: "LABEL_0"}, {"LABEL_0": 0}, 1)
+    if names is None:
+        names = _names_of_values(values)
     if problem_type is None and any(isinstance(v, float) for v in values):
         logger.warning(
             "%s: the labels are whole-number floats (%s): trained as %d classes; pass --problem_type regression to "
@@ -136,10 +133,9 @@ def infer_labels(train, problem_type: str | None = None) -> LabelInfo:
             ", ".join(names[:5]),
             len(names),
         )
-    problem_type = inferred
-    _check_names(names, problem_type, source)
+    _check_names(names, inferred, source)
     id2label = dict(enumerate(names))
-    return LabelInfo(problem_type, id2label, {name: i for i, name in id2label.items()}, len(names))
+    return LabelInfo(inferred, id2label, {name: i for i, name in id2label.items()}, len(names))
 
 
 def check_unseen(ds, info: LabelInfo, split: str) -> None:

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from ..data import LabelInfo
+from ..model_dir import hub_load_error
 
 logger = logging.getLogger(__name__)
 
@@ -121,12 +122,9 @@ def check_teacher(teacher: str, trust_remote_code: bool = False):
     try:
         config = AutoConfig.from_pretrained(path, trust_remote_code=trust_remote_code)
     except Exception as err:  # OSError (not found), ValueError (unknown model type), ...
-        reason = " ".join(str(err).split())
         if isinstance(err, OSError) and not os.path.isdir(path):  # a name that may be a Hub id: say both
-            raise FileNotFoundError(
-                f"teacher {teacher} is not a local directory, and loading it from the Hub failed: "
-                f"{reason.split('. ')[0][:300]}"
-            ) from None
+            raise hub_load_error(f"teacher {teacher} is not a local directory", err) from None
+        reason = " ".join(str(err).split())
         raise FileNotFoundError(f"teacher {teacher}: cannot load its config ({reason[:300]})") from None
     if os.path.isdir(path):
         tokenizer_files = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "spiece.model", "vocab.json")
