@@ -562,6 +562,8 @@ def bad_teacher(work, name, **kwargs):
         ("regression", "is a regression model (one output, labels [LABEL_0]); the dataset is classification"),
         ("no tokenizer", "has no tokenizer"),
         ("unknown", "teacher ./no/such/dir is not a directory"),
+        # `namespace/name` is a Hub id, tried as one (offline here), not refused as a missing directory
+        ("hub id", "teacher no-such-org/no-such-model is not a local directory, and loading it from the Hub failed"),
         ("missing", "--teacher is required"),
         ("temperature", "--distill_temperature applies to --distill_loss kl only"),
         ("alpha", "--distill_alpha must be in [0, 1], got 1.5"),
@@ -578,6 +580,7 @@ def test_bad_inputs_fail_with_one_line_before_long_work(work, case, message, cap
         "regression": lambda: bad_teacher(work, "regression", num_labels=1, problem_type="regression"),
         "no tokenizer": lambda: bad_teacher(work, "no_tokenizer", tokenizer=False),
         "unknown": lambda: "./no/such/dir",
+        "hub id": lambda: "no-such-org/no-such-model",
     }.get(case, lambda: bad_teacher(work, "good"))()
     extra = {
         "temperature": {"--distill_temperature": "2"},

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from ..data import LabelInfo
-from ..model_dir import hub_load_error
+from ..model_dir import hub_load_error, looks_like_local_path
 
 logger = logging.getLogger(__name__)
 
@@ -116,8 +116,7 @@ def check_teacher(teacher: str, trust_remote_code: bool = False):
     from transformers import AutoConfig
 
     path = resolve_model_path(teacher)
-    looks_local = os.path.sep in teacher or teacher.startswith(".") or os.path.exists(teacher)
-    if looks_local and not os.path.isdir(path):
+    if looks_like_local_path(teacher) and not os.path.isdir(path):
         raise FileNotFoundError(f"teacher {teacher} is not a directory")
     try:
         config = AutoConfig.from_pretrained(path, trust_remote_code=trust_remote_code)
