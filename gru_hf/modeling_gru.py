@@ -125,9 +125,17 @@ def _previous_rows(batch_sizes: list[int], reverse: bool, device: torch.device) 
     return torch.where(valid, offsets[source] + row, torch.full_like(row, total))
 
 
-def _recurrence_forward(gates_x, w_hh, b_hh, batch_sizes, offsets, steps):
+def _recurrence_forward(
+    gates_x: torch.Tensor,
+    w_hh: torch.Tensor,
+    b_hh: torch.Tensor,
+    batch_sizes: list[int],
+    offsets: list[int],
+    steps: list[int],
+):
     """The sequential part of one direction: per step one GEMM and five fused element-wise ops, written into
-    per-token buffers (total, ...) that the backward pass reads."""
+    per-token buffers (total, ...) that the backward pass reads. (Written so that `torch.jit.script` compiles it,
+    for the comparison in scripts/benchmarks/gru_engine.py.)"""
     total, hidden = gates_x.size(0), w_hh.size(1)
     out = gates_x.new_empty(total, hidden)
     reset_update = gates_x.new_empty(total, 2 * hidden)
@@ -135,24 +143,20 @@ def _recurrence_forward(gates_x, w_hh, b_hh, batch_sizes, offsets, steps):
     gates_h = gates_x.new_empty(total, 3 * hidden)
     zeros = gates_x.new_zeros(max(batch_sizes), hidden)
     w_hh_t = w_hh.t()
-    previous = None
+    prev_start, prev_rows = 0, 0  # the previous step's rows; 0 before the first step (its state is zero)
     for t in steps:
         rows, start = batch_sizes[t], offsets[t]
         end = start + rows
-        if previous is None:
-            h = zeros[:rows]
-        else:
-            prev_start, prev_rows = previous
-            h = out[prev_start : prev_start + min(rows, prev_rows)]
-            if prev_rows < rows:  # backward direction: texts that start at this step start from zero
-                h = torch.cat([h, zeros[: rows - prev_rows]])
+        h = out[prev_start : prev_start + min(rows, prev_rows)]
+        if prev_rows < rows:  # the first step, or the backward direction: texts that start here start from zero
+            h = torch.cat([h, zeros[: rows - prev_rows]]) if prev_rows else zeros[:rows]
         gh = torch.addmm(b_hh, h, w_hh_t, out=gates_h[start:end])  # (rows, 3 * hidden)
         rz = torch.add(gates_x[start:end, : 2 * hidden], gh[:, : 2 * hidden], out=reset_update[start:end]).sigmoid_()
         n = torch.addcmul(
             gates_x[start:end, 2 * hidden :], rz[:, :hidden], gh[:, 2 * hidden :], out=new_gate[start:end]
         )
         torch.lerp(n.tanh_(), h, rz[:, hidden:], out=out[start:end])  # n + z * (h - n)
-        previous = (start, rows)
+        prev_start, prev_rows = start, rows
     return out, reset_update, new_gate, gates_h
 
 
@@ -170,19 +174,35 @@ def _recurrence_backward(grad_out, out, reset_update, new_gate, gates_h, w_hh, b
     factor_h = torch.cat([c_r, c_z, c_n * r], dim=1).view(-1, 3, hidden)
     grad_h = grad_out.clone()  # becomes dL/dh_t for every token once the carry is added
     grad_gates_h = out.new_empty(out.size(0), 3 * hidden)
-    previous = [None] + [(offsets[t], batch_sizes[t]) for t in steps[:-1]]
-    for t, prev in zip(reversed(steps), reversed(previous)):
-        rows, start = batch_sizes[t], offsets[t]
+    _backward_steps(grad_h, grad_gates_h, factor_h, z, w_hh, batch_sizes, offsets, steps)
+    grad_gates_x = torch.cat([grad_gates_h[:, : 2 * hidden], grad_h * c_n], dim=1)
+    return grad_gates_x, grad_gates_h.t() @ h_prev, grad_gates_h.sum(0)
+
+
+def _backward_steps(
+    grad_h: torch.Tensor,
+    grad_gates_h: torch.Tensor,
+    factor_h: torch.Tensor,
+    z: torch.Tensor,
+    w_hh: torch.Tensor,
+    batch_sizes: list[int],
+    offsets: list[int],
+    steps: list[int],
+):
+    """The sequential part of one direction's backward pass, last step first: each step's gate gradients into
+    `grad_gates_h`, and the state gradient it carries to the step before added into `grad_h` (both in place).
+    (Written so that `torch.jit.script` compiles it, for the comparison in scripts/benchmarks/gru_engine.py.)"""
+    hidden = w_hh.size(1)
+    for index in range(len(steps) - 1, -1, -1):
+        rows, start = batch_sizes[steps[index]], offsets[steps[index]]
         dh = grad_h[start : start + rows]
         g = grad_gates_h[start : start + rows]
         torch.mul(factor_h[start : start + rows], dh.unsqueeze(1), out=g.view(rows, 3, hidden))
-        if prev is not None:
-            prev_start, prev_rows = prev
+        if index > 0:
+            prev_start, prev_rows = offsets[steps[index - 1]], batch_sizes[steps[index - 1]]
             carried = min(rows, prev_rows)
             target = grad_h[prev_start : prev_start + carried]
             target.addcmul_(dh[:carried], z[start : start + carried]).addmm_(g[:carried], w_hh)
-    grad_gates_x = torch.cat([grad_gates_h[:, : 2 * hidden], grad_h * c_n], dim=1)
-    return grad_gates_x, grad_gates_h.t() @ h_prev, grad_gates_h.sum(0)
 
 
 class _PackedGRULayer(torch.autograd.Function):

@@ -1,19 +1,27 @@
 """GRU training engines on CPU: `nn.GRU` over packed batches (as gru-hf ran before) against gru-hf's own packed
 recurrence (`_PackedGRULayer` in gru_hf/modeling_gru.py), forward + backward, with the recurrent-step GEMM peak.
+A third engine, tried and not kept, runs the same recurrence with its two step loops (`_recurrence_forward`,
+`_backward_steps`) compiled by `torch.jit.script`, which moves the per-step Python into TorchScript's interpreter
+(torch 2.13 warns that `torch.jit.script` is deprecated, in favour of `torch.compile` and `torch.export`).
 
-Usage: `python scripts/benchmarks/gru_engine.py [--quick]` prints JSON. Timings are interleaved (engine A, engine B,
-A, B, ...) and the best repeat of each is kept, so that load from other processes penalises both alike.
+Usage: `cd scripts && python -m benchmarks.gru_engine [--quick]` prints JSON. Timings are interleaved (engine A,
+engine B, A, B, ...) and the best repeat of each is kept, so that load from other processes penalises both alike.
 FLOPs per real token for training: 3 (forward + two backward GEMMs) * 2 * 3H(E+H) per direction per layer.
 """
 
+import contextlib
 import json
 import sys
 import time
+import warnings
 
 import torch
 from torch import nn
 
+from gru_hf import modeling_gru
 from gru_hf.modeling_gru import _PackedGRULayer
+
+ENGINES = ("nn.GRU", "gru-hf packed recurrence", "gru-hf recurrence, loops in TorchScript")
 
 SIZES = [  # (name, embedding_dim, hidden_size, bidirectional)
     ("seed sizes E=50 H=100 unidirectional", 50, 100, False),
@@ -31,16 +39,41 @@ def _batches(batch: int, embedding_dim: int, count: int, seed: int = 0):
     return out
 
 
-def _step(gru: nn.GRU, x: torch.Tensor, lengths: torch.Tensor, engine: str):
+_SCRIPTED = {}
+
+
+@contextlib.contextmanager
+def _scripted_loops():
+    """gru-hf's recurrence with its step loops compiled by TorchScript, for the duration of the block."""
+    if not _SCRIPTED:  # compiled once, at the warm-up
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            for name in ("_recurrence_forward", "_backward_steps"):
+                _SCRIPTED[name] = torch.jit.script(getattr(modeling_gru, name))
+    scripted = _SCRIPTED
+    originals = {name: getattr(modeling_gru, name) for name in scripted}
+    for name, function in scripted.items():
+        setattr(modeling_gru, name, function)
+    try:
+        yield
+    finally:
+        for name, function in originals.items():
+            setattr(modeling_gru, name, function)
+
+
+def _step(gru: nn.GRU, x: torch.Tensor, lengths: torch.Tensor, engine: str) -> torch.Tensor:
+    """Forward + backward of one batch; returns the gradient of the input."""
     x = x.detach().requires_grad_()
     packed = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
-    if engine == "nn.GRU":
-        out = gru(packed)[0].data
-    else:
-        out = _PackedGRULayer.apply(
-            packed.data, packed.batch_sizes, *[getattr(gru, n) for n in gru._flat_weights_names]
-        )
-    out.sum().backward()
+    with _scripted_loops() if engine == ENGINES[2] else contextlib.nullcontext():
+        if engine == "nn.GRU":
+            out = gru(packed)[0].data
+        else:
+            out = _PackedGRULayer.apply(
+                packed.data, packed.batch_sizes, *[getattr(gru, n) for n in gru._flat_weights_names]
+            )
+        out.sum().backward()
+    return x.grad
 
 
 def _gemm_peak(batch: int, hidden: int, repeats: int) -> float:
@@ -59,7 +92,7 @@ def run(data_dir: str | None = None, workdir: str | None = None, quick: bool = F
     batches (lengths 5..50), interleaved, best of `repeats`; the data and work folders are not needed."""
     torch.set_flush_denormal(True)
     torch.manual_seed(0)
-    engines = ("nn.GRU", "gru-hf packed recurrence")
+    engines = ENGINES
     repeats, count = (1, 2) if quick else (5, 6)
     results = {"threads": torch.get_num_threads(), "torch": torch.__version__, "rows": []}
     for name, embedding_dim, hidden, bidirectional in SIZES[:1] if quick else SIZES:
@@ -67,9 +100,10 @@ def run(data_dir: str | None = None, workdir: str | None = None, quick: bool = F
             gru = nn.GRU(embedding_dim, hidden, bidirectional=bidirectional, batch_first=True)
             batches = _batches(batch, embedding_dim, count)
             tokens = sum(int(lengths.sum()) for _, lengths in batches)
-            for x, lengths in batches[:1]:  # warm-up
-                for engine in engines:
-                    _step(gru, x, lengths, engine)
+            for x, lengths in batches[:1]:  # warm-up, and the TorchScript loops compute what the Python ones do
+                grads = [_step(gru, x, lengths, engine) for engine in engines]
+                if not torch.equal(grads[1], grads[2]):
+                    raise AssertionError("the TorchScript loops' gradients differ from the Python loops'")
             best = dict.fromkeys(engines, float("inf"))
             for _ in range(repeats):
                 for engine in engines:
@@ -85,6 +119,7 @@ def run(data_dir: str | None = None, workdir: str | None = None, quick: bool = F
                 rate = tokens / best[engine]
                 row[engine] = {"tokens_per_s": rate, "utilisation": rate * flops_per_token / peak}
             row["speedup"] = row[engines[1]]["tokens_per_s"] / row[engines[0]]["tokens_per_s"]
+            row["torchscript_vs_python"] = row[engines[2]]["tokens_per_s"] / row[engines[1]]["tokens_per_s"]
             results["rows"].append(row)
     return results
 
@@ -95,14 +130,17 @@ def render(results: dict) -> str:
         f"Forward + backward on synthetic batches (lengths 5-50), {results['threads']} threads, torch "
         f"{results['torch']}; best of interleaved repeats.",
         "",
-        "| sizes | batch | nn.GRU tokens/s | gru-hf recurrence tokens/s | speed-up | step-GEMM peak GFLOP/s |",
-        "|---|---|---|---|---|---|",
+        "| sizes | batch | nn.GRU tokens/s | gru-hf recurrence tokens/s | speed-up | loops in TorchScript (not kept) "
+        "tokens/s | TorchScript vs Python loops | step-GEMM peak GFLOP/s |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for row in results["rows"]:
+        scripted = row.get(ENGINES[2])  # records before the TorchScript engine have no such column
         lines.append(
             f"| {row['sizes']} | {row['batch']} | {row['nn.GRU']['tokens_per_s']:,.0f} | "
             f"{row['gru-hf packed recurrence']['tokens_per_s']:,.0f} | {row['speedup']:.2f}x | "
-            f"{row['gemm_peak_gflops']:.1f} |"
+            + (f"{scripted['tokens_per_s']:,.0f} | {row['torchscript_vs_python']:.2f}x | " if scripted else "- | - | ")
+            + f"{row['gemm_peak_gflops']:.1f} |"
         )
     return "\n".join(lines)
 
