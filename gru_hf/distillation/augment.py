@@ -89,10 +89,10 @@ def nearest_neighbours(words: list[str], matrix: np.ndarray, k: int) -> dict[str
 
 
 def glove_neighbours(words: list[str], vectors: dict[str, np.ndarray], k: int) -> dict[str, list[str]]:
-    """Neighbours among the training words that have a vector (`vectors`: word -> GloVe vector, as read by
-    `gru_hf.vectors.read_vectors`)."""
+    """Neighbours among the student's vocabulary words that have a vector (`vectors`: word -> GloVe vector, as read
+    by `gru_hf.vectors.read_vectors`): the training words, and the vectors' own words with `--glove_extra_words`."""
     known = [word for word in words if word in vectors and replaceable(word)]
-    logger.info("augmentation: GloVe neighbours for %d of %d training words", len(known), len(words))
+    logger.info("augmentation: GloVe neighbours for %d of %d vocabulary words", len(known), len(words))
     if not known:
         return {}
     return nearest_neighbours(known, np.stack([vectors[word] for word in known]), k)
