@@ -10,7 +10,7 @@ one call (a forward GRU never looks past a text's last real token). Measured (RE
 ordered batches a padded run is 0.61-0.69x as fast as packing (scripts/benchmarks/strategy.py).
 
 CPU float32 training runs the packed batch through `_PackedGRULayer`, a plain-torch GRU with the same weights and
-maths as `nn.GRU` (outputs and gradients equal to 1e-5, tested): 1.58-1.80x `nn.GRU`'s forward + backward tokens/s
+maths as `nn.GRU` (outputs and gradients equal to 1e-5, tested): 1.54-1.74x `nn.GRU`'s forward + backward tokens/s
 on an idle 2-core CPU (scripts/benchmarks/gru_engine.py, results of record). GPUs keep cuDNN; inference keeps
 `nn.GRU`.
 """

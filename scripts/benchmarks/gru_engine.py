@@ -50,9 +50,8 @@ def _scripted_loops():
             warnings.simplefilter("ignore", DeprecationWarning)
             for name in ("_recurrence_forward", "_backward_steps"):
                 _SCRIPTED[name] = torch.jit.script(getattr(modeling_gru, name))
-    scripted = _SCRIPTED
-    originals = {name: getattr(modeling_gru, name) for name in scripted}
-    for name, function in scripted.items():
+    originals = {name: getattr(modeling_gru, name) for name in _SCRIPTED}
+    for name, function in _SCRIPTED.items():
         setattr(modeling_gru, name, function)
     try:
         yield
