@@ -36,6 +36,7 @@ from .settings import (
     DISTILL_CANDIDATES,
     DISTILL_DATASETS,
     DISTILL_DEFAULT_CANDIDATE,
+    DISTILL_STUDENT_MODEL,
     DISTILL_TARGETS,
     DISTILL_TEACHER_OPTIONS,
     DISTILL_WORKERS,
@@ -359,9 +360,11 @@ def plan(base: dict, teacher_dir: str, seeds, chosen: tuple | None, quick: bool)
 
 
 def distilled_jobs(base: dict, teacher_dir: str, seeds, settings: dict, skip_first: bool) -> list[dict]:
-    """The distilled rows; with `skip_first`, not GloVe's first seed (the grid ran it)."""
+    """The distilled rows, with the dataset's DISTILL_STUDENT_MODEL options; with `skip_first`, not GloVe's first
+    seed (the grid ran it)."""
+    student = DISTILL_STUDENT_MODEL.get(base["dataset"], {})
     return [
-        _job(base, DISTILLED_ROWS[init], init, seed, teacher_dir, distill=settings)
+        _job(base, DISTILLED_ROWS[init], init, seed, teacher_dir, distill=settings, model=student.get(init, {}))
         for init in GRU_HF_ROWS
         for seed in seeds
         if not (skip_first and init == "glove" and seed == seeds[0])
@@ -469,6 +472,7 @@ def run_dataset(
         "sizes": {split: len(splits[split][0]) for split in ("train", "validation", "test")},
         "chosen": chosen[0],
         "settings": chosen[1],
+        "student_model": DISTILL_STUDENT_MODEL.get(name, {}) if not quick else {},
         "transfer_set": transfer,
         "grid": grid,
         "models": models,
@@ -625,7 +629,9 @@ def render(results: dict) -> str:
         lines += [
             f"**{d['test_name']}**{reused} (train {d['sizes']['train']:,}, validation "
             f"{d['sizes']['validation']:,}, test {d['sizes']['test']:,}; transfer set {d['transfer_set']}; "
-            f"settings `{d['settings']}`, candidate '{d['chosen']}'):",
+            f"settings `{d['settings']}`, candidate '{d['chosen']}'"
+            + "".join(f"; {init} students also `{opts}`" for init, opts in d.get("student_model", {}).items())
+            + "):",
             "",
             *table(
                 [
