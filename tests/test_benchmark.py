@@ -461,3 +461,25 @@ def test_distillation_reruns_the_rows_of_a_dataset_whose_grid_is_reused(monkeypa
     distillation.run(str(tmp_path), str(tmp_path), quick=False)
     choice = ("augment x4", {"augment_factor": 4})
     assert seen == {"mr": (choice, {"rows": grid, "reused": {"git": "abc", "date": "d"}}), "sst2": (choice, None)}
+
+
+def test_distilled_jobs_take_their_datasets_student_options_for_that_init_only(monkeypatch):
+    """DISTILL_STUDENT_MODEL: SST-2's GloVe students train with the extra words; its random-init students and every
+    MR student keep the section's settings, and the no-teacher rows never see the options."""
+    from benchmarks import distillation
+
+    extra = {"glove": "glove-6b-50d", "glove_extra_words": 100_000}
+    monkeypatch.setattr(distillation, "DISTILL_STUDENT_MODEL", {"sst2": {"glove": extra}})
+    choice = ("augment x4", {"augment_factor": 4})
+
+    def jobs(dataset):
+        _, second = distillation.plan({"dataset": dataset, "root": "runs"}, "teacher", (0, 1), choice, quick=False)
+        return {(job["key"], job["seed"]): job["model"] for job in second}
+
+    sst2 = jobs("sst2")
+    assert {key: model for key, model in sst2.items() if model} == {
+        ("gru-hf distilled (GloVe 50d)", 0): extra,
+        ("gru-hf distilled (GloVe 50d)", 1): extra,
+    }
+    assert len(sst2) == 8  # two seeds of the two distilled and the two no-teacher rows
+    assert all(model == {} for model in jobs("mr").values())
