@@ -472,7 +472,7 @@ def run_dataset(
         "sizes": {split: len(splits[split][0]) for split in ("train", "validation", "test")},
         "chosen": chosen[0],
         "settings": chosen[1],
-        "student_model": DISTILL_STUDENT_MODEL.get(name, {}) if not quick else {},
+        "student_model": DISTILL_STUDENT_MODEL.get(name, {}),  # what distilled_jobs gave its students
         "transfer_set": transfer,
         "grid": grid,
         "models": models,
