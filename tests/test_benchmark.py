@@ -483,3 +483,15 @@ def test_distilled_jobs_take_their_datasets_student_options_for_that_init_only(m
     }
     assert len(sst2) == 8  # two seeds of the two distilled and the two no-teacher rows
     assert all(model == {} for model in jobs("mr").values())
+
+
+def test_the_dev_extra_installs_every_other_extra():
+    """README's set-up (`pip install -e ".[dev]"`) is all a contributor runs before the benchmark: a requirement
+    only in `bench` (as model2vec's was) leaves a section's row "not measured" on a new machine."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    with open(os.path.join(REPO_ROOT, "pyproject.toml"), "rb") as f:
+        extras = tomllib.load(f)["project"]["optional-dependencies"]
+    dev = set(extras.pop("dev"))
+    missing = {name: sorted(set(requirements) - dev) for name, requirements in extras.items()}
+    assert {name: m for name, m in missing.items() if m} == {}
