@@ -464,8 +464,9 @@ def test_distillation_reruns_the_rows_of_a_dataset_whose_grid_is_reused(monkeypa
 
 
 def test_distilled_jobs_take_their_datasets_student_options_for_that_init_only(monkeypatch):
-    """DISTILL_STUDENT_MODEL: SST-2's GloVe students train with the extra words; its random-init students and every
-    MR student keep the section's settings, and the no-teacher rows never see the options."""
+    """DISTILL_STUDENT_MODEL: options given for one dataset and init (here SST-2's GloVe students) reach that
+    dataset's distilled students of that init only; its other students, every MR student and the no-teacher rows
+    keep the section's settings."""
     from benchmarks import distillation
 
     extra = {"glove": "glove-6b-50d", "glove_extra_words": 100_000}
