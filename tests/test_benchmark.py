@@ -440,6 +440,44 @@ def test_distillation_passes_the_recorded_settings_of_a_reused_dataset_to_the_ne
     assert results["datasets"]["mr"]["reused"] == {"git": "abc", "date": "d"}
 
 
+def test_a_benchmark_teacher_is_reused_only_when_fine_tuned_with_the_recipe_of_today(monkeypatch, tmp_path):
+    """`outputs/bench-teachers/<dataset>` is reused when its signature matches: the same split files and the same
+    recipe, the package's teacher defaults with the section's options on top. A teacher fine-tuned at another
+    learning rate (e.g. before the default changed) is fine-tuned again, not reported as today's."""
+    from benchmarks import distillation
+
+    import gru_hf.distillation
+
+    files = {"train_file": str(tmp_path / "train.csv"), "split_seed": 42}
+    monkeypatch.setattr(distillation, "TEACHER_ROOT", str(tmp_path / "teachers"))
+    monkeypatch.setattr(distillation, "data_files", lambda data_dir, name, workdir: files)
+    monkeypatch.setattr(distillation, "DISTILL_TEACHER_OPTIONS", {"toy": {}})
+    trained = []
+
+    def fake_train_teacher(model_args, data_args, training_args):
+        trained.append(training_args.learning_rate)
+        os.makedirs(training_args.output_dir, exist_ok=True)
+        with open(os.path.join(training_args.output_dir, "results.json"), "w", encoding="utf-8") as f:
+            json.dump({"train_runtime_s": 1.0}, f)
+        return {"train_runtime_s": 1.0}
+
+    monkeypatch.setattr(gru_hf.distillation, "train_teacher", fake_train_teacher)
+    default_lr = gru_hf.distillation.TeacherTrainingArguments(output_dir=str(tmp_path / "x")).learning_rate
+    signature = distillation.teacher_signature(files, {})
+    assert signature["recipe"]["learning_rate"] == default_lr
+    assert distillation.teacher_signature(files, {"learning_rate": default_lr / 2}) != signature
+    out = tmp_path / "teachers" / "toy"
+    out.mkdir(parents=True)
+    (out / "results.json").write_text(json.dumps({"train_runtime_s": 9.0}))
+    (out / "bench-signature.json").write_text(
+        json.dumps(distillation.teacher_signature(files, {"learning_rate": default_lr / 2}))
+    )
+    _, facts = distillation.teacher("data", "toy", str(tmp_path), False, [])
+    assert trained == [default_lr] and facts["reused"] is False  # another recipe: fine-tuned again
+    _, facts = distillation.teacher("data", "toy", str(tmp_path), False, [])
+    assert trained == [default_lr] and facts["reused"] is True  # now it matches: reused
+
+
 def test_distillation_reruns_the_rows_of_a_dataset_whose_grid_is_reused(monkeypatch, tmp_path):
     """GRU_HF_DISTILL_REUSE_GRID: the dataset trains its rows again with the choice its earlier run made, and
     reports that run's grid with its commit and time; the next dataset gets the same choice."""

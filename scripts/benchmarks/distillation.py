@@ -104,9 +104,19 @@ def data_files(data_dir: str, name: str, workdir: str) -> dict:
     return {k: getattr(args, k) for k in fields if getattr(args, k) is not None}
 
 
+TEACHER_RECIPE = ("learning_rate", "num_train_epochs", "per_device_train_batch_size", "warmup_steps", "weight_decay")
+
+
 def teacher_signature(files: dict, options: dict) -> dict:
-    """What a reusable teacher must have been trained on: the split's file names and settings, and the options."""
-    return {"data": {k: os.path.basename(str(v)) for k, v in files.items()}, "options": options}
+    """What a reusable teacher must have been trained on: the split's file names and settings, and its recipe (the
+    package's `TeacherTrainingArguments` defaults with the options on top), so that a teacher fine-tuned before a
+    default changed is not reused as if it had the new one."""
+    from dataclasses import fields
+
+    from gru_hf.distillation import TeacherTrainingArguments
+
+    recipe = {f.name: f.default for f in fields(TeacherTrainingArguments) if f.name in TEACHER_RECIPE}
+    return {"data": {k: os.path.basename(str(v)) for k, v in files.items()}, "recipe": {**recipe, **options}}
 
 
 def teacher(data_dir: str, name: str, workdir: str, quick: bool, train_texts: list[str]) -> tuple[str, dict]:
