@@ -52,7 +52,7 @@ class TeacherTrainingArguments(TrainingArguments):
     overwrite_output_dir: bool = field(
         default=False, metadata={"help": "Allow writing into an existing non-empty output directory."}
     )
-    learning_rate: float = field(default=1e-4, metadata={"help": "Peak learning rate of AdamW."})
+    learning_rate: float = field(default=5e-5, metadata={"help": "Peak learning rate of AdamW."})
     num_train_epochs: float = field(default=3.0, metadata={"help": "Epochs to train."})
     per_device_train_batch_size: int = field(default=32, metadata={"help": "Training batch size per device."})
     per_device_eval_batch_size: int = field(default=64, metadata={"help": "Evaluation batch size per device."})
