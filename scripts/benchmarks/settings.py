@@ -112,10 +112,10 @@ M2V_ROW = "model2vec classifier"
 # 10%, length grouping), per dataset: SST-2's 60k phrases get 2 epochs (the 2-core budget). A side run of 2026-12-05
 # (one teacher per rate, the section's splits, 2 Xeon cores) fine-tuned teachers at lr 1e-4: on their own validation
 # they read 83.85 against 82.60 on MR and 90.50 against 90.35 on SST-2 (89.91 against 88.88 on dev), but a full
-# record of SST-2's students with the 1e-4 teacher (git 83835ec, outputs/bench-distill12, 3 seeds) read lower or
-# equal on validation: random init 86.73 against 87.10 (lower on every seed), GloVe 88.66 against 88.62. A teacher
-# is for its students, so the default stays 5e-5. A teacher fine-tuned with another recipe than today's is not
-# reused (`teacher_signature`).
+# run of this section with the 1e-4 SST-2 teacher (git 83835ec, outputs/bench-distill12, 3 seeds; not the record)
+# gave students lower or equal on validation: random init 86.73 against 87.10 (lower on every seed), GloVe 88.66
+# against 88.62. A teacher is for its students, so the default stays 5e-5. A teacher fine-tuned with another recipe
+# than today's is not reused (`teacher_signature`).
 DISTILL_DATASETS = ("mr", "sst2")  # the first one's validation chooses the settings the others use
 DISTILL_TEACHER_OPTIONS = {"mr": {}, "sst2": {"num_train_epochs": 2}}
 DISTILL_AUGMENT_SEED = 0
