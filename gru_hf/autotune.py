@@ -46,6 +46,7 @@ from transformers.trainer_utils import SaveStrategy
 
 from .training import (
     TrainedState,
+    apply_recipe,
     build_model,
     build_trainer,
     check_class_weight,
@@ -201,6 +202,7 @@ def chosen_arguments(model_args, training_args, params: dict):
     """The job's arguments with a trial's values: what the chosen trial's job (and a user's plain `train()`) runs."""
     model_values = {k: v for k, v in params.items() if k in MODEL_PARAMETERS + MODEL_PARAMETERS_CONDITIONAL}
     chosen_model = dataclasses.replace(model_args, **model_values)
+    chosen_model.recipe_values = {k: v for k, v in model_args.recipe_values.items() if k not in params}
     chosen_training = copy.copy(training_args)
     for key in TRAINING_PARAMETERS:
         if key in params:
@@ -398,7 +400,7 @@ def autotune(model_args, data_args, training_args, callbacks=None) -> dict:
     import optuna
 
     start = time.monotonic()
-    data = load_search_data(model_args, data_args, training_args)
+    data, model_args, training_args = load_search_data(model_args, data_args, training_args)
     space, user_values = search_space(model_args, training_args)
     clock = _SearchClock(start, float(training_args.autotune_seconds))
     clock.overhead = time.monotonic() - start + 1.0  # preparing again, plus a second for saving and evaluating
@@ -546,7 +548,8 @@ def _better(value: float, best: float | None, maximize: bool) -> float:
 
 
 def load_search_data(model_args, data_args, training_args):
-    """The training job's checks and data stages, plus the search's own: a validation split to score trials on."""
+    """The training job's checks and data stages, plus the search's own: a validation split to score trials on.
+    Returns the data and the arguments with the recipe's values (`apply_recipe`): your settings."""
     check_autotune_inputs(model_args, data_args, training_args)
     check_inputs(model_args, data_args, training_args)  # the output directory is checked before the search
     raw, labels, columns = load_splits(data_args)
@@ -554,9 +557,10 @@ def load_search_data(model_args, data_args, training_args):
     check_metric_for_best_model(training_args, labels.problem_type)
     if "validation" not in raw or len(raw["validation"]) == 0:
         raise ValueError("--autotune_seconds needs a validation split: give --validation_file or a percentage")
+    model_args, training_args = apply_recipe(model_args, training_args, raw["train"], data_args)
     data = prepare_data(model_args, data_args, raw, labels, resume=None)
     data.columns = columns
-    return data
+    return data, model_args, training_args
 
 
 def search_arguments(training_args, problem_type: str, trials_dir: str):

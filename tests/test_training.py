@@ -175,6 +175,89 @@ def test_bad_glove_extra_words(tmp_path, tiny_files, capsys, extra, message):
     assert not out.exists()
 
 
+def _vectors_file(path, words):
+    path.write_text("".join(f"{word} {' '.join([str(i / 10)] * 8)}\n" for i, word in enumerate(words)), "utf-8")
+    return str(path)
+
+
+def _without(args, *options):
+    """`args` without each named option and its value."""
+    for option in options:
+        at = args.index(option)
+        args = args[:at] + args[at + 2 :]
+    return args
+
+
+def test_short_texts_with_vectors_get_the_short_recipe_and_options_given_win(tmp_path, tiny_files, caplog):
+    glove = _vectors_file(tmp_path / "vectors.txt", ["good", "superb", "bad", "dreadful"])
+    out = tmp_path / "model"
+    args = _without(tiny_args(tiny_files, out, "--glove", glove, "--num_train_epochs", "1"), "--hidden_size")
+    with caplog.at_level("INFO", logger="gru_hf.training"):
+        results = run(args)
+    # The tiny texts have 2-5 words (median 3): hidden 256, the vectors' unseen words, the embeddings at half of 0.02.
+    assert (
+        "Recipe short (the median training text has 3 words (at most 64)): --hidden_size 256, "
+        "--glove_extra_words 100000, --embedding_learning_rate 0.01" in caplog.text
+    )
+    assert json.loads((out / "config.json").read_text())["hidden_size"] == 256
+    assert {"superb", "dreadful"} <= AutoTokenizer.from_pretrained(out).get_vocab().keys()
+    assert results["glove"]["extra_words"] == 2
+    card = (out / "README.md").read_text()
+    changed = card.split("Non-default hyperparameters:\n\n")[1].split("\n\n")[0]
+    assert "| `glove` |" in changed and "`learning_rate` | `0.02`" in changed, changed
+    assert not {"hidden_size", "extra_words", "embedding_learning_rate"} & set(changed.replace("`", " ").split())
+    assert "| `embedding_learning_rate` | `0.01` |" in card  # in the table of all hyperparameters
+
+    # Each option given wins over the recipe's value; the others still follow it.
+    out2 = tmp_path / "given"
+    args = tiny_args(tiny_files, out2, "--glove", glove, "--num_train_epochs", "1", "--glove_extra_words", "0")
+    with caplog.at_level("INFO", logger="gru_hf.training"):
+        results = run([*args, "--embedding_learning_rate", "0.02"])
+    assert "Recipe short (the median training text has 3 words (at most 64)): every option given" in caplog.text
+    assert json.loads((out2 / "config.json").read_text())["hidden_size"] == 8
+    assert results["glove"]["extra_words"] == 0 and "superb" not in AutoTokenizer.from_pretrained(out2).get_vocab()
+
+
+def test_long_texts_and_runs_without_vectors_keep_the_long_recipe(tmp_path):
+    from gru_hf.data import DataArguments
+    from gru_hf.training import GRUTrainingArguments, ModelArguments, apply_recipe, load_splits
+
+    long_rows = [(" ".join([word] * 65), label) for word, label in [("good", "pos"), ("bad", "neg")] * 10]
+    data_args = DataArguments(train_file=write_csv(tmp_path / "long.csv", long_rows))
+    raw, _, _ = load_splits(data_args)
+    training_args = GRUTrainingArguments(output_dir=str(tmp_path / "out"))
+    glove = _vectors_file(tmp_path / "vectors.txt", ["good", "bad"])
+    for model_args in (ModelArguments(glove=glove), ModelArguments(), ModelArguments(recipe="long", glove=glove)):
+        resolved, resolved_training = apply_recipe(model_args, training_args, raw["train"], data_args)
+        assert (resolved.hidden_size, resolved.glove_extra_words) == (128, 0)
+        assert resolved_training.embedding_learning_rate is None
+        assert model_args.hidden_size is None and model_args.glove_extra_words is None  # the caller's are unchanged
+    # --recipe short asks for it whatever the length; 64 words are still short.
+    resolved, resolved_training = apply_recipe(
+        ModelArguments(recipe="short", glove=glove), training_args, raw["train"], data_args
+    )
+    assert (resolved.hidden_size, resolved.glove_extra_words, resolved_training.embedding_learning_rate) == (
+        256,
+        100_000,
+        1e-3,
+    )
+    assert training_args.embedding_learning_rate is None
+    rows = [(" ".join(["good"] * 64), "pos"), (" ".join(["bad"] * 64), "neg")] * 10
+    data_args = DataArguments(train_file=write_csv(tmp_path / "short.csv", rows))
+    resolved, _ = apply_recipe(
+        ModelArguments(glove=glove), training_args, load_splits(data_args)[0]["train"], data_args
+    )
+    assert resolved.hidden_size == 256
+
+
+def test_an_unknown_recipe_is_refused_before_any_work(tmp_path, tiny_files, capsys):
+    out = tmp_path / "model"
+    assert main(["train", *tiny_args(tiny_files, out, "--recipe", "tweets")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--recipe must be one of auto, short, long, got 'tweets'" in err[0], err
+    assert not out.exists()
+
+
 def test_overwrite_replaces_the_previous_run_and_resume_refuses_another_model(tmp_path, tiny_files, capsys):
     out = tmp_path / "model"
     run(tiny_args(tiny_files, out))  # 2 labels, with a test split (a confusion matrix)

@@ -16,6 +16,7 @@ from ..training import (
     GRUTrainingArguments,
     JobData,
     ModelArguments,
+    apply_recipe,
     build_model,
     build_trainer,
     check_inputs,
@@ -251,6 +252,8 @@ def distill(
         check_unlabelled_file(distill_args.unlabelled_file)
     teacher_config = check_teacher(distill_args.teacher, distill_args.teacher_trust_remote_code)
     raw, labels, data_columns = load_splits(data_args)
+    # The students were measured with the long recipe's values; `--recipe short` gives them the short one.
+    model_args, training_args = apply_recipe(model_args, training_args, raw["train"], data_args, auto_short=False)
     check_validation_split(raw, training_args, "gru-hf distill")
     check_metric_for_best_model(training_args, labels.problem_type)
     columns = match_teacher_labels(teacher_config, labels, distill_args.teacher)

@@ -42,12 +42,14 @@ def _default_instance(cls):
 
 
 def non_default_arguments(*instances) -> dict:
-    """The arguments a user changed, compared with a default instance of each class."""
+    """The arguments a user changed, compared with a default instance of each class (not those that `--recipe`
+    filled in)."""
     changed = {}
+    from_recipe = {name for instance in instances for name in getattr(instance, "recipe_values", None) or ()}
     for instance in instances:
         defaults = _default_instance(type(instance))
         for f in fields(instance):
-            if not f.init or f.name.startswith("_") or f.name in {"output_dir", "logging_dir"}:
+            if not f.init or f.name.startswith("_") or f.name in {"output_dir", "logging_dir"} | from_recipe:
                 continue
             value = getattr(instance, f.name)
             if value != getattr(defaults, f.name):
