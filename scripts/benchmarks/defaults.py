@@ -4,8 +4,9 @@ Each candidate is the package defaults plus one change, trained on the whole tra
 carved from mr/train.csv by gru-hf's loader), SST-2 sentences (validation carved from sst2/sst_sentences/train.csv)
 and the embedded BBC News default, with GloVe 6B 50d embeddings (the full 400k vectors of `--glove glove-6b-50d`,
 as a user passes them; the records before git 17b2f68 read the same vectors from the subset in ../shared/data,
-which lacks some of BBC's words), for SEEDS seeds, up to the package's own epochs and early stopping. Beside them: TF-IDF + LR on the same validation
-split (its C chosen on that split, which flatters it). The test splits are never read. Rerun with
+which lacks some of BBC's words), for SEEDS seeds, up to the package's own epochs and early stopping. Beside
+them: TF-IDF + LR on the same validation split (its C chosen on that split, which flatters it). The test splits
+are never read. Rerun with
 
     python scripts/benchmark.py --sections defaults --data_dir ../shared/data
 
