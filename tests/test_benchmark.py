@@ -392,6 +392,30 @@ def test_serving_targets_are_the_issues_ratios_of_rows_timed_together():
     assert not any("model2vec" in check for check in serving.serving_targets(rows, {}))
 
 
+def test_autotune_section_can_measure_the_defaults_alone(tmp_path, monkeypatch):
+    from benchmarks import autotune
+
+    monkeypatch.setattr(autotune, "data_argv", lambda data_dir, name, workdir: [f"--train_file={name}.csv"])
+    monkeypatch.setenv("GRU_HF_AUTOTUNE_DATASETS", "mr,sst2")
+    monkeypatch.setenv("GRU_HF_AUTOTUNE_ROWS", "defaults")
+    jobs = autotune.plan(str(tmp_path), str(tmp_path), quick=False)
+    assert [(j["dataset"], j["row"], j["seed"]) for j in jobs] == [
+        (name, "defaults", seed) for seed in (0, 1, 2) for name in ("mr", "sst2")
+    ]
+    monkeypatch.setenv("GRU_HF_AUTOTUNE_ROWS", "defaults,tuned")
+    with pytest.raises(ValueError, match="GRU_HF_AUTOTUNE_ROWS: choose from 'defaults' and '--autotune_seconds'"):
+        autotune.plan(str(tmp_path), str(tmp_path), quick=False)
+    # Without an autotune row no target is checked (nothing to compare).
+    row = {"test_accuracy": 80.0, "validation_accuracy": 79.0, "train_s": 20.0, "job_s": 30.0}
+    runs = [{"dataset": "mr", "row": "defaults", "seed": 0, **row}]
+    summary = autotune.summarise(runs)
+    assert autotune.target_checks(summary) == {}
+    results = {"budget_s": 300, "workers": 1, "threads": 2, "seeds": [0], "planned_datasets": ["mr"]}
+    text = autotune.render(results | {"planned_seeds": [0], "runs": runs, "datasets": summary, "targets": {}})
+    assert "alone (GRU_HF_AUTOTUNE_ROWS=defaults: no search)" in text and "Searches" not in text
+    assert "| MR test | package defaults | 80.00 ± 0.00 | 79.00 | 1 | 30 |" in text
+
+
 def test_autotune_section_reports_a_refused_job_as_a_missed_target():
     from benchmarks import autotune
 

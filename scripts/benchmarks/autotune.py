@@ -12,7 +12,8 @@ wall-clock seconds, so a search sharing the machine would get less done). Each f
     python scripts/benchmark.py --sections autotune --data_dir ../shared/data
 
 GRU_HF_AUTOTUNE_DATASETS and GRU_HF_AUTOTUNE_SEEDS (comma-separated) limit a run to some datasets or seeds; the
-rendered table says which were measured.
+rendered table says which were measured. GRU_HF_AUTOTUNE_ROWS=defaults runs the plain command only (the defaults'
+test accuracy, e.g. after a change of the defaults, without the hour of searches); no target is then checked.
 """
 
 import json
@@ -158,6 +159,9 @@ def plan(data_dir: str, workdir: str, quick: bool) -> list[dict]:
     unknown = [name for name in datasets if name not in AUTOTUNE_DATASETS]
     if unknown:
         raise ValueError(f"GRU_HF_AUTOTUNE_DATASETS: unknown dataset(s) {unknown}; choose from {AUTOTUNE_DATASETS}")
+    rows = (AUTOTUNE_ROW, DEFAULTS_ROW) if quick else _limited("GRU_HF_AUTOTUNE_ROWS", (AUTOTUNE_ROW, DEFAULTS_ROW))
+    if not rows or not set(rows) <= {AUTOTUNE_ROW, DEFAULTS_ROW}:
+        raise ValueError(f"GRU_HF_AUTOTUNE_ROWS: choose from {DEFAULTS_ROW!r} and {AUTOTUNE_ROW!r}, got {list(rows)}")
     glove = os.path.join(data_dir, GLOVE_FILE) if quick else DEFAULT_VECTORS
     threads = 1 if quick else _threads()
     flags = {name: data_argv(data_dir, name, workdir) for name in datasets}
@@ -178,7 +182,7 @@ def plan(data_dir: str, workdir: str, quick: bool) -> list[dict]:
         }
         for seed in seeds
         for name in datasets
-        for row in (AUTOTUNE_ROW, DEFAULTS_ROW)
+        for row in rows
     ]
 
 
@@ -335,9 +339,21 @@ def render(results: dict) -> str:
             f"{results['planned_seeds']}" + (f"; not measured: {', '.join(missing)}." if missing else "."),
             "",
         ]
+    tuned = any(r["row"] == AUTOTUNE_ROW for r in results["runs"])
     adopted = results.get("winner_saved") == "adopted"
     finish_text = "saving the chosen trial's model" if adopted else "any retrain"
     chosen_text = "saved with its own weights (not retrained)" if adopted else "retrained"
+    if not tuned:  # GRU_HF_AUTOTUNE_ROWS=defaults: the plain command only
+        return "\n".join(
+            [
+                *limited,
+                f"`gru-hf train --glove glove-6b-50d` alone (GRU_HF_AUTOTUNE_ROWS=defaults: no search), seeds "
+                f"{', '.join(map(str, results['seeds']))}, {results['workers']} job(s) at a time, "
+                f"{_thread_text(results)} each. Test accuracy (%) mean ± std; job s: wall time of the whole job.",
+                "",
+                *table(["dataset", "command", "test acc", "val acc", "seeds", "job s"], ["l"] * 2 + ["r"] * 4, rows),
+            ]
+        )
     lines = [
         *limited,
         f"`gru-hf train --glove glove-6b-50d` with and without `--autotune_seconds {results['budget_s']:g}`, seeds "
