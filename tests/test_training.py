@@ -233,20 +233,19 @@ def test_long_texts_and_runs_without_vectors_keep_the_long_recipe(tmp_path):
         assert resolved_training.embedding_learning_rate is None
         assert model_args.hidden_size is None and model_args.glove_extra_words is None  # the caller's are unchanged
     # --recipe short asks for it whatever the length; 64 words are still short.
-    resolved, resolved_training = apply_recipe(
-        ModelArguments(recipe="short", glove=glove), training_args, raw["train"], data_args
-    )
-    assert (resolved.hidden_size, resolved.glove_extra_words, resolved_training.embedding_learning_rate) == (
-        256,
-        100_000,
-        1e-3,
-    )
-    assert training_args.embedding_learning_rate is None
+    short = ModelArguments(recipe="short", glove=glove)
+    resolved, resolved_training = apply_recipe(short, training_args, raw["train"], data_args)
+    assert (resolved.hidden_size, resolved.glove_extra_words) == (256, 100_000)
+    assert resolved_training.embedding_learning_rate == 1e-3 and training_args.embedding_learning_rate is None
     rows = [(" ".join(["good"] * 64), "pos"), (" ".join(["bad"] * 64), "neg")] * 10
     data_args = DataArguments(train_file=write_csv(tmp_path / "short.csv", rows))
-    resolved, _ = apply_recipe(
-        ModelArguments(glove=glove), training_args, load_splits(data_args)[0]["train"], data_args
-    )
+    train_split = load_splits(data_args)[0]["train"]
+    resolved, _ = apply_recipe(ModelArguments(glove=glove), training_args, train_split, data_args)
+    assert resolved.hidden_size == 256
+    # gru-hf distill: auto stays long (its students were measured so); --recipe short is still honoured.
+    resolved, _ = apply_recipe(ModelArguments(glove=glove), training_args, train_split, data_args, auto_short=False)
+    assert (resolved.hidden_size, resolved.glove_extra_words) == (128, 0)
+    resolved, _ = apply_recipe(short, training_args, train_split, data_args, auto_short=False)
     assert resolved.hidden_size == 256
 
 
