@@ -46,7 +46,12 @@ def job_settings(data_dir: str, name: str, init: str, quick: bool) -> tuple[dict
     model_kwargs = dict(settings["model"])
     training_kwargs = dict(settings["training"])
     if init == "glove":
-        model_kwargs["glove"] = os.path.join(data_dir, GLOVE_FILE)
+        # The full 400k vectors as a user passes them; --quick the tiny data's own. The subset in ../shared/data holds
+        # every MR and SST-2 word GloVe has, so the vectors' extra words (the short recipe's, or a section's own
+        # --glove_extra_words) read from it would include the test texts' words.
+        from gru_hf.vectors import DEFAULT_VECTORS
+
+        model_kwargs.setdefault("glove", os.path.join(data_dir, GLOVE_FILE) if quick else DEFAULT_VECTORS)
     if quick:
         model_kwargs.update(hidden_size=16, min_frequency=1)
         if init != "glove":
