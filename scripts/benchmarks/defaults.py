@@ -88,7 +88,7 @@ CANDIDATES = {
     # decaying linearly from 2e-3) 0.1 shrinks a weight no gradient moves by about a quarter, 0.01 by about 3%.
     "weight_decay_0.01": {"training": {"weight_decay": 0.01}},
     "weight_decay_0.1": {"training": {"weight_decay": 0.1}},
-    # --recipe (git after 17b2f68): by default short texts with vectors get hidden 256, the vectors' 100,000 most
+    # --recipe (git 43c51c2): by default short texts with vectors get hidden 256, the vectors' 100,000 most
     # frequent words and the embeddings at half the learning rate. Against it: the long recipe everywhere, the
     # defaults before it (BBC's rows must be equal: its articles are long).
     "recipe_long": {"model": {"recipe": "long"}},
