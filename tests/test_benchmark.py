@@ -292,6 +292,28 @@ def test_sst2_sentence_split_writes_its_csvs_into_the_workdir(tmp_path):
     assert not spans & {normalise(t) for t in train[0]}
 
 
+def test_bbc_short_datasets_are_each_articles_title_or_lead_once_with_its_label(tmp_path):
+    from benchmarks.defaults import bbc_short_file
+
+    from gru_hf.data.bbc import BBC_NEWS_LABELS, load_bbc_news
+
+    articles = load_bbc_news()
+    first = articles[0]["text"].split("\n")
+
+    def texts_and_labels(path):
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+        return [r["text"] for r in rows], [r["label"] for r in rows]
+
+    titles, labels = texts_and_labels(bbc_short_file("bbc_titles", str(tmp_path)))
+    leads, lead_labels = texts_and_labels(bbc_short_file("bbc_leads", str(tmp_path)))
+    assert titles[0] == first[0].strip() and labels[0] == BBC_NEWS_LABELS[articles[0]["labels"]]
+    assert leads[0] == f"{first[0].strip()} {[p for p in first[1:] if p.strip()][0].strip()}"
+    assert len(set(titles)) == len(titles) and len(set(leads)) == len(leads)  # no copy to leak into validation
+    assert 2000 < len(titles) <= len(articles) and set(labels) == set(lead_labels) == set(BBC_NEWS_LABELS)
+    assert sorted(len(t.split()) for t in titles)[len(titles) // 2] <= 8
+
+
 def test_the_documents_tables_are_those_rendered_from_the_committed_results(tmp_path):
     """README.md and model_card.md hold exactly what --render makes of scripts/benchmarks/results.json."""
     results = runner.read_results(os.path.join(REPO_ROOT, "scripts", "benchmarks", "results.json"))
