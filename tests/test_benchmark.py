@@ -312,6 +312,8 @@ def test_bbc_short_datasets_are_each_articles_title_or_lead_once_with_its_label(
     assert len(set(titles)) == len(titles) and len(set(leads)) == len(leads)  # no copy to leak into validation
     assert 2000 < len(titles) <= len(articles) and set(labels) == set(lead_labels) == set(BBC_NEWS_LABELS)
     assert sorted(len(t.split()) for t in titles)[len(titles) // 2] <= 8
+    cut, _ = texts_and_labels(bbc_short_file("bbc_first_40", str(tmp_path)))
+    assert cut[0] == " ".join(articles[0]["text"].split()[:40]) and max(len(t.split()) for t in cut) == 40
 
 
 def test_the_documents_tables_are_those_rendered_from_the_committed_results(tmp_path):

@@ -44,6 +44,7 @@ DATASETS = {
     # split (like TREC or CR).
     "bbc_titles": None,
     "bbc_leads": None,
+    # Any length: `bbc_first_N` is each article's first N words (the title first), for the short recipe's threshold.
 }
 IMBALANCE = 4
 SWEEP_DATASETS = ("mr", "sst2_sentences", "bbc", "bbc_titles", "bbc_leads")
@@ -99,6 +100,7 @@ CANDIDATES = {
     # frequent words and the embeddings at half the learning rate. Against it: the long recipe everywhere, the
     # defaults before it (BBC's rows must be equal: its articles are long).
     "recipe_long": {"model": {"recipe": "long"}},
+    "recipe_short": {"model": {"recipe": "short"}},  # the short recipe at any length (its 64-word threshold)
 }
 SWEEP_CANDIDATES = ("defaults", "recipe_long")  # quick: the first two
 INITS = ("glove",)
@@ -129,8 +131,8 @@ def imbalanced_file(data_dir: str, dataset: str, workdir: str) -> str:
 
 
 def bbc_short_file(dataset: str, workdir: str) -> str:
-    """The BBC News articles cut to their title (`bbc_titles`) or title and first paragraph (`bbc_leads`), as a
-    CSV (text, label) written once into `workdir`."""
+    """The BBC News articles cut to their title (`bbc_titles`), title and first paragraph (`bbc_leads`) or first N
+    words (`bbc_first_N`), as a CSV (text, label) written once into `workdir`."""
     import csv
 
     from gru_hf.data.bbc import BBC_NEWS_LABELS, load_bbc_news
@@ -146,7 +148,10 @@ def bbc_short_file(dataset: str, workdir: str) -> str:
             seen = set()
             for text, label in zip(articles["text"], articles["labels"]):
                 paragraphs = [p.strip() for p in text.split("\n") if p.strip()]
-                short = paragraphs[0] if dataset == "bbc_titles" else " ".join(paragraphs[:2])
+                if dataset.startswith("bbc_first_"):
+                    short = " ".join(text.split()[: int(dataset.rsplit("_", 1)[1])])
+                else:
+                    short = paragraphs[0] if dataset == "bbc_titles" else " ".join(paragraphs[:2])
                 if short not in seen:  # a few articles share a title or lead: a copy in validation is a leak
                     seen.add(short)
                     writer.writerow([short, BBC_NEWS_LABELS[label]])
