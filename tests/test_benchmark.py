@@ -440,6 +440,23 @@ def test_autotune_section_can_measure_the_defaults_alone(tmp_path, monkeypatch):
     assert "| MR test | package defaults | 80.00 ± 0.00 | 79.00 | 1 | 30 |" in text
 
 
+def test_autotune_section_carves_bbc_titles_test_and_validation_splits_apart(tmp_path):
+    from benchmarks import autotune
+
+    from gru_hf.cli import parse_train_arguments
+    from gru_hf.data import load_data
+
+    argv = autotune.data_argv(str(tmp_path), "bbc_titles", str(tmp_path / "work"))
+    assert argv[argv.index("--train_file") + 1] == str(tmp_path / "work" / "bbc_titles.csv")
+    _, data_args, _ = parse_train_arguments([*argv, "--output_dir", str(tmp_path / "out")])
+    splits = load_data(data_args).splits
+    sizes = {name: splits[name].num_rows for name in ("train", "validation", "test")}
+    assert sizes["test"] == sizes["validation"] == round(sum(sizes.values()) / 10)
+    texts = {name: set(splits[name]["text"]) for name in sizes}
+    assert not texts["test"] & (texts["train"] | texts["validation"])
+    assert autotune.TEST_NAMES["bbc_titles"] == "BBC titles test (10% carved)"
+
+
 def test_autotune_section_reports_a_refused_job_as_a_missed_target():
     from benchmarks import autotune
 

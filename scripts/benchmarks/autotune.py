@@ -1,12 +1,13 @@
 """`--autotune_seconds` against the defaults (issue 12): the same `gru-hf train` command a user would type, with and
-without `--autotune_seconds AUTOTUNE_BUDGET_S`, on the embedded BBC News default, MR and SST-2, GloVe 6B 50d
-(`--glove glove-6b-50d`), for SEEDS seeds.
+without `--autotune_seconds AUTOTUNE_BUDGET_S`, on the embedded BBC News default, MR, SST-2 and BBC's titles, GloVe
+6B 50d (`--glove glove-6b-50d`), for SEEDS seeds.
 
 Splits: BBC the package's own (stratified 80/10/10, seed 42, duplicates dropped); MR 10% of train.csv carved for
-validation; SST-2 the sentence-held-out validation split of data.py, GLUE dev as test. The search sees validation
-only; the test split is scored once per job. Jobs run AUTOTUNE_WORKERS at a time, each with its share of the
-machine's cores as torch threads: one at a time with every core, as a user runs the command (the budget is
-wall-clock seconds, so a search sharing the machine would get less done). Each finished job is appended to
+validation; SST-2 the sentence-held-out validation split of data.py, GLUE dev as test; BBC titles (the defaults
+sweep's `bbc_titles` CSV, written into the workdir) 10% carved for test and 10% for validation, seed 42. The
+search sees validation only; the test split is scored once per job. Jobs run AUTOTUNE_WORKERS at a time, each with
+its share of the machine's cores as torch threads: one at a time with every core, as a user runs the command (the
+budget is wall-clock seconds, so a search sharing the machine would get less done). Each finished job is appended to
 `<workdir>/autotune.jsonl`, so an interrupted run keeps what it measured.
 
     python scripts/benchmark.py --sections autotune --data_dir ../shared/data
@@ -43,6 +44,7 @@ from .timing import log
 DEFAULTS_ROW = "defaults"
 AUTOTUNE_ROW = "--autotune_seconds"
 TEST_NAMES = {"bbc": "BBC News test (package split)", **{k: v["test_name"] for k, v in DATASETS.items()}}
+TEST_NAMES["bbc_titles"] = "BBC titles test (10% carved)"
 
 
 def data_argv(data_dir: str, name: str, workdir: str) -> list[str]:
@@ -51,6 +53,19 @@ def data_argv(data_dir: str, name: str, workdir: str) -> list[str]:
 
     if name == "bbc":
         return []
+    if name == "bbc_titles":
+        from .defaults import bbc_short_file
+
+        return [
+            "--train_file",
+            bbc_short_file(name, workdir),
+            "--test_split_percentage",
+            str(VALIDATION_PERCENT),
+            "--validation_split_percentage",
+            str(VALIDATION_PERCENT),
+            "--split_seed",
+            str(SPLIT_SEED),
+        ]
     if name == "sst2":
         files = sst2_sentence_split(data_dir, workdir)
         return [
