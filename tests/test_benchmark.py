@@ -293,7 +293,7 @@ def test_sst2_sentence_split_writes_its_csvs_into_the_workdir(tmp_path):
 
 
 def test_bbc_short_datasets_are_each_articles_title_or_lead_once_with_its_label(tmp_path):
-    from benchmarks.defaults import bbc_short_file
+    from benchmarks.defaults import _data_arguments, bbc_short_file
 
     from gru_hf.data.bbc import BBC_NEWS_LABELS, load_bbc_news
 
@@ -314,6 +314,8 @@ def test_bbc_short_datasets_are_each_articles_title_or_lead_once_with_its_label(
     assert sorted(len(t.split()) for t in titles)[len(titles) // 2] <= 8
     cut, _ = texts_and_labels(bbc_short_file("bbc_first_40", str(tmp_path)))
     assert cut[0] == " ".join(articles[0]["text"].split()[:40]) and max(len(t.split()) for t in cut) == 40
+    data_args = _data_arguments(None, "bbc_first_40", workdir=str(tmp_path))
+    assert data_args.train_file == str(tmp_path / "bbc_first_40.csv")
 
 
 def test_the_documents_tables_are_those_rendered_from_the_committed_results(tmp_path):

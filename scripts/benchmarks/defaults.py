@@ -164,15 +164,14 @@ def _data_arguments(data_dir: str | None, dataset: str, quick_file: str | None =
 
     if quick_file is not None:
         return DataArguments(train_file=quick_file, validation_split_percentage=VALIDATION_PERCENT, split_seed=0)
-    path = DATASETS[dataset]
-    if dataset.startswith("bbc_"):
+    if dataset.startswith("bbc_"):  # bbc_titles, bbc_leads, bbc_first_N
         train_file = bbc_short_file(dataset, workdir)
-    elif path is None:
+    elif DATASETS[dataset] is None:
         return DataArguments(split_seed=SPLIT_SEED, max_train_samples=TRAIN_SAMPLES)
     elif dataset.endswith("_imbalanced"):
         train_file = imbalanced_file(data_dir, dataset, workdir)
     else:
-        train_file = os.path.join(data_dir, path)
+        train_file = os.path.join(data_dir, DATASETS[dataset])
     return DataArguments(
         train_file=train_file,
         validation_split_percentage=VALIDATION_PERCENT,
