@@ -318,6 +318,24 @@ def test_bbc_short_datasets_are_each_articles_title_or_lead_once_with_its_label(
     assert data_args.train_file == str(tmp_path / "bbc_first_40.csv")
 
 
+def test_defaults_sweep_names_other_datasets_and_candidates_from_the_environment(monkeypatch):
+    from benchmarks import defaults
+
+    monkeypatch.delenv("GRU_HF_SWEEP_DATASETS", raising=False)
+    monkeypatch.delenv("GRU_HF_SWEEP_CANDIDATES", raising=False)
+    assert defaults.sweep_names() == (defaults.SWEEP_DATASETS, defaults.SWEEP_CANDIDATES)
+    monkeypatch.setenv("GRU_HF_SWEEP_DATASETS", "bbc_first_48, mr")
+    monkeypatch.setenv("GRU_HF_SWEEP_CANDIDATES", "recipe_short,recipe_long")
+    assert defaults.sweep_names() == (("bbc_first_48", "mr"), ("recipe_short", "recipe_long"))
+    monkeypatch.setenv("GRU_HF_SWEEP_DATASETS", "bbc_first_0,imdb")
+    with pytest.raises(ValueError, match=r"GRU_HF_SWEEP_DATASETS: unknown name\(s\) \['bbc_first_0', 'imdb'\]"):
+        defaults.sweep_names()
+    monkeypatch.setenv("GRU_HF_SWEEP_DATASETS", "mr")
+    monkeypatch.setenv("GRU_HF_SWEEP_CANDIDATES", "recipe_medium")
+    with pytest.raises(ValueError, match=r"GRU_HF_SWEEP_CANDIDATES: unknown name\(s\) \['recipe_medium'\]"):
+        defaults.sweep_names()
+
+
 def test_the_documents_tables_are_those_rendered_from_the_committed_results(tmp_path):
     """README.md and model_card.md hold exactly what --render makes of scripts/benchmarks/results.json."""
     results = runner.read_results(os.path.join(REPO_ROOT, "scripts", "benchmarks", "results.json"))

@@ -11,7 +11,9 @@ are never read. Rerun with
 
     python scripts/benchmark.py --sections defaults --data_dir ../shared/data
 
-(two jobs side by side, one thread each). MEASURED_SMALL below is an earlier, smaller sweep (2,000 texts, 3 epochs,
+(two jobs side by side, one thread each). GRU_HF_SWEEP_DATASETS, GRU_HF_SWEEP_CANDIDATES and
+GRU_HF_SWEEP_TRAIN_SAMPLES measure other datasets, candidates or training sizes (see `sweep_names`), e.g. the short
+recipe's threshold in README. MEASURED_SMALL below is an earlier, smaller sweep (2,000 texts, 3 epochs,
 one seed) kept for its word-dropout and embedding-learning-rate rows.
 
 `run(..., quick=True)` trains on tiny data made in code (under a minute). Results are appended to
@@ -21,13 +23,16 @@ one seed) kept for its word-dropout and embedding-learning-rate rows.
 import json
 import os
 import random
+import re
 import time
 
 SPLIT_SEED = 42
 VALIDATION_PERCENT = 10
 GLOVE_FILE = "glove/glove.6B.50d.subset.txt"
 EPOCHS = None  # the package default (10, with early stopping)
-TRAIN_SAMPLES = None  # every training text
+# GRU_HF_SWEEP_TRAIN_SAMPLES=N trains on the first N training texts of each dataset (validation carved first, as
+# always); read at import, so the workers see it too. Default: every training text.
+TRAIN_SAMPLES = int(os.environ.get("GRU_HF_SWEEP_TRAIN_SAMPLES") or 0) or None
 SEEDS = (0, 1, 2)
 WORKERS = 2
 DATASETS = {
@@ -296,6 +301,25 @@ def tfidf_validation(data_dir: str | None, dataset: str, quick_file: str | None,
     return round(run_tfidf(splits, quick=quick_file is not None)["runs"][0]["validation_accuracy"], 2)
 
 
+def sweep_names() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The datasets and candidates of a full sweep: SWEEP_DATASETS and SWEEP_CANDIDATES, or those named in
+    GRU_HF_SWEEP_DATASETS / GRU_HF_SWEEP_CANDIDATES (comma-separated; a dataset may also be `bbc_first_N`)."""
+
+    def named(variable: str, default: tuple, known) -> tuple:
+        names = tuple(v.strip() for v in os.environ.get(variable, "").split(",") if v.strip()) or default
+        unknown = [name for name in names if not known(name)]
+        if unknown:
+            raise ValueError(f"{variable}: unknown name(s) {unknown}")
+        return names
+
+    datasets = named(
+        "GRU_HF_SWEEP_DATASETS",
+        SWEEP_DATASETS,
+        lambda name: name in DATASETS or re.fullmatch(r"bbc_first_[1-9][0-9]*", name) is not None,
+    )
+    return datasets, named("GRU_HF_SWEEP_CANDIDATES", SWEEP_CANDIDATES, lambda name: name in CANDIDATES)
+
+
 def run(data_dir: str, workdir: str, quick: bool) -> dict:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -316,14 +340,15 @@ def run(data_dir: str, workdir: str, quick: bool) -> dict:
         # word GloVe has, which would flatter the vectors' extra words of the short recipe.
         glove = DEFAULT_VECTORS
         # Seed by seed, so that a sweep stopped early has every candidate on the same seeds.
-        plan = [(d, i, c, s) for s in SEEDS for d in SWEEP_DATASETS for i in INITS for c in SWEEP_CANDIDATES]
+        datasets, candidates = sweep_names()
+        plan = [(d, i, c, s) for s in SEEDS for d in datasets for i in INITS for c in candidates]
     jobs = [
         {"dataset": d, "init": i, "candidate": c, "seed": s, "data_dir": data_dir, "quick_file": quick_file}
         | {"workdir": workdir, "glove": glove, "quick": quick, "log_path": log_path}
         | {"text_vectors": None if quick else os.path.join(data_dir, GLOVE_FILE)}
         for d, i, c, s in plan
     ]
-    tfidf = {d: tfidf_validation(data_dir, d, quick_file, workdir) for d in ({"quick"} if quick else SWEEP_DATASETS)}
+    tfidf = {d: tfidf_validation(data_dir, d, quick_file, workdir) for d in ({"quick"} if quick else datasets)}
     if quick:
         runs = [_train_in_worker(job) for job in jobs]
     else:
@@ -333,7 +358,7 @@ def run(data_dir: str, workdir: str, quick: bool) -> dict:
         "epochs": 1 if quick else EPOCHS,
         "train_samples": None if quick else TRAIN_SAMPLES,
         "seeds": [0] if quick else list(SEEDS),
-        "candidates": list(SWEEP_CANDIDATES[:2] if quick else SWEEP_CANDIDATES),
+        "candidates": list(SWEEP_CANDIDATES[:2] if quick else candidates),
         "tfidf_validation": tfidf,
         "runs": runs,
     }
