@@ -43,8 +43,11 @@ from .timing import log
 
 DEFAULTS_ROW = "defaults"
 AUTOTUNE_ROW = "--autotune_seconds"
-TEST_NAMES = {"bbc": "BBC News test (package split)", **{k: v["test_name"] for k, v in DATASETS.items()}}
-TEST_NAMES["bbc_titles"] = "BBC titles test (10% carved)"
+TEST_NAMES = {
+    "bbc": "BBC News test (package split)",
+    "bbc_titles": "BBC titles test (10% carved)",
+    **{k: v["test_name"] for k, v in DATASETS.items()},
+}
 
 
 def data_argv(data_dir: str, name: str, workdir: str) -> list[str]:
@@ -53,19 +56,6 @@ def data_argv(data_dir: str, name: str, workdir: str) -> list[str]:
 
     if name == "bbc":
         return []
-    if name == "bbc_titles":
-        from .defaults import bbc_short_file
-
-        return [
-            "--train_file",
-            bbc_short_file(name, workdir),
-            "--test_split_percentage",
-            str(VALIDATION_PERCENT),
-            "--validation_split_percentage",
-            str(VALIDATION_PERCENT),
-            "--split_seed",
-            str(SPLIT_SEED),
-        ]
     if name == "sst2":
         files = sst2_sentence_split(data_dir, workdir)
         return [
@@ -73,12 +63,17 @@ def data_argv(data_dir: str, name: str, workdir: str) -> list[str]:
             for k in ("train_file", "validation_file", "test_file")
             for i in (0, 1)
         ]
-    spec = DATASETS[name]
+    if name == "bbc_titles":
+        from .defaults import bbc_short_file
+
+        train_file, test = bbc_short_file(name, workdir), ["--test_split_percentage", str(VALIDATION_PERCENT)]
+    else:
+        spec = DATASETS[name]
+        train_file, test = os.path.join(data_dir, spec["train"]), ["--test_file", os.path.join(data_dir, spec["test"])]
     return [
         "--train_file",
-        os.path.join(data_dir, spec["train"]),
-        "--test_file",
-        os.path.join(data_dir, spec["test"]),
+        train_file,
+        *test,
         "--validation_split_percentage",
         str(VALIDATION_PERCENT),
         "--split_seed",

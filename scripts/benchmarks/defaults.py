@@ -2,7 +2,7 @@
 
 Each candidate is the package defaults plus one change, trained on the whole training split of MR (validation
 carved from mr/train.csv by gru-hf's loader), SST-2 sentences (validation carved from sst2/sst_sentences/train.csv),
-the embedded BBC News default, and since git 98a1a99 that corpus's titles and leads (short topic texts, see
+the embedded BBC News default, and since git 8a27a84 that corpus's titles and leads (short topic texts, see
 DATASETS), with GloVe 6B 50d embeddings (the full 400k vectors of `--glove glove-6b-50d`,
 as a user passes them; the records before git 17b2f68 read the same vectors from the subset in ../shared/data,
 which lacks some of BBC's words), for SEEDS seeds, up to the package's own epochs and early stopping. Beside
@@ -138,29 +138,24 @@ def imbalanced_file(data_dir: str, dataset: str, workdir: str) -> str:
 def bbc_short_file(dataset: str, workdir: str) -> str:
     """The BBC News articles cut to their title (`bbc_titles`), title and first paragraph (`bbc_leads`) or first N
     words (`bbc_first_N`), as a CSV (text, label) written once into `workdir`."""
-    import csv
-
     from gru_hf.data.bbc import BBC_NEWS_LABELS, load_bbc_news
+
+    from .data import write_csv
+
+    def cut(text: str) -> str:
+        if dataset.startswith("bbc_first_"):
+            return " ".join(text.split()[: int(dataset.rsplit("_", 1)[1])])
+        paragraphs = [p.strip() for p in text.split("\n") if p.strip()]
+        return paragraphs[0] if dataset == "bbc_titles" else " ".join(paragraphs[:2])
 
     path = os.path.join(workdir, f"{dataset}.csv")
     if not os.path.isfile(path):
         articles = load_bbc_news()
-        os.makedirs(workdir, exist_ok=True)
+        rows = {}  # a few articles share a title or lead: each text once, since a copy in validation is a leak
+        for text, label in zip(articles["text"], articles["labels"]):
+            rows.setdefault(cut(text), BBC_NEWS_LABELS[label])
         partial = f"{path}.{os.getpid()}.tmp"  # two workers may write it at once: same content, atomic rename
-        with open(partial, "w", encoding="utf-8", newline="") as f:
-            writer = csv.writer(f)
-            writer.writerow(["text", "label"])
-            seen = set()
-            for text, label in zip(articles["text"], articles["labels"]):
-                paragraphs = [p.strip() for p in text.split("\n") if p.strip()]
-                if dataset.startswith("bbc_first_"):
-                    short = " ".join(text.split()[: int(dataset.rsplit("_", 1)[1])])
-                else:
-                    short = paragraphs[0] if dataset == "bbc_titles" else " ".join(paragraphs[:2])
-                if short not in seen:  # a few articles share a title or lead: a copy in validation is a leak
-                    seen.add(short)
-                    writer.writerow([short, BBC_NEWS_LABELS[label]])
-        os.replace(partial, path)
+        os.replace(write_csv(partial, list(rows), list(rows.values())), path)
     return path
 
 
