@@ -23,6 +23,7 @@ from transformers import (
 from .configuration_gru import GRUConfig
 from .data import DataArguments, LabelInfo, load_data, sample_texts
 from .distributed import check_mixed_precision, check_process_group_setup
+from .embedding_rows import ROW_WISE_OPTIMIZERS, TrainedRowsEmbedding, looked_up_rows
 from .hardware import hardware_description
 from .metrics import (
     METRIC_KEYS,
@@ -594,7 +595,51 @@ class GRUTrainer(Trainer):
         loss = weighted_cross_entropy(outputs.logits, labels, self.class_weights, self.args.label_smoothing_factor)
         return (loss, outputs) if return_outputs else loss
 
+    # Train only the embedding rows that the training split looks up (`gru_hf.embedding_rows`), where that leaves
+    # the results as they were: the saved model and the checkpoints are the same, each step is cheaper.
+    train_looked_up_rows_only = True
+    _whole_embedding: torch.nn.Module | None = None  # the model's own embedding while a `TrainedRowsEmbedding` trains
+
+    def train(self, *args, **kwargs):
+        try:
+            return super().train(*args, **kwargs)
+        finally:
+            if self._whole_embedding is not None:
+                self.model.set_input_embeddings(self._whole_embedding)
+                self._whole_embedding = None
+                # The optimizer holds the rows' parameter, which is gone: a later `train()` builds its own, as it
+                # builds its own scheduler.
+                self.optimizer = None
+
+    def _train_looked_up_rows(self) -> None:
+        """Swap the model's embedding for a `TrainedRowsEmbedding` of the rows the training split looks up, when
+        the other rows would stay exactly as they are: an element-wise optimizer, no weight decay on them, the
+        model unwrapped (not DeepSpeed or FSDP) and a training split whose token ids can be read."""
+        embedding = self.model.get_input_embeddings()
+        if (
+            not self.train_looked_up_rows_only
+            or not isinstance(embedding, torch.nn.Embedding)
+            or not embedding.weight.requires_grad
+            or self.args.optim not in ROW_WISE_OPTIMIZERS
+            or getattr(self, "optimizer_cls_and_kwargs", None) is not None
+            or self.is_deepspeed_enabled
+            or self.is_fsdp_enabled
+        ):
+            return
+        names = {id(p): n for n, p in self.model.named_parameters()}
+        if self.args.weight_decay and names.get(id(embedding.weight)) in self.get_decay_parameter_names(self.model):
+            return
+        rows = looked_up_rows(self.train_dataset)
+        if rows is None or rows >= embedding.num_embeddings:
+            return
+        total = embedding.num_embeddings
+        logger.info("Training %d of the %d embedding rows: no training text looks up the others", rows, total)
+        self._whole_embedding = embedding
+        self.model.set_input_embeddings(TrainedRowsEmbedding(embedding, rows))
+
     def create_optimizer(self, model=None):
+        if self.optimizer is None and model is None:
+            self._train_looked_up_rows()
         rate = getattr(self.args, "embedding_learning_rate", None)
         if rate is None or self.optimizer is not None:
             return super().create_optimizer(model)

@@ -6,6 +6,7 @@ import re
 import pytest
 
 import gru_hf.configuration_gru
+import gru_hf.embedding_rows
 import gru_hf.tokenization_gru
 
 
@@ -17,7 +18,10 @@ class FencedParser(doctest.DocTestParser):
         return super().parse(re.sub(r"^\s*```.*$", "", string, flags=re.MULTILINE), name)
 
 
-@pytest.mark.parametrize("module", [gru_hf.configuration_gru, gru_hf.tokenization_gru], ids=lambda m: m.__name__)
+MODULES = [gru_hf.configuration_gru, gru_hf.embedding_rows, gru_hf.tokenization_gru]
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
 def test_docstring_examples(module):
     tests = doctest.DocTestFinder(parser=FencedParser()).find(module)
     examples = [test for test in tests if test.examples]

@@ -15,13 +15,23 @@ from .settings import PROJECT_DEFAULT_SIZES, SEED_LR, SPEED_BATCH, SPEED_REPEATS
 from .timing import Meter, interleaved, log, measure_peak, utilisation
 
 SEED_NO_FTZ = "seed loop, random batches, no flush-to-zero"
+SHORT_SIZES_NOTE = (
+    " At the short recipe's sizes the same, with its extra GloVe words as vocabulary rows that no training text "
+    "looks up, in every model of the rows (the seed's Adam updates them, `GRUTrainer` leaves them out)."
+)
+
+
+def vocabulary_rows(data, sizes) -> int:
+    """The data's vocabulary, and the rows that no training text looks up (`extra_rows`: the short recipe's GloVe
+    words)."""
+    return data["vocab_size"] + sizes.get("extra_rows", 0)
 
 
 def timed_loop(model_cls, data, sizes, order, epochs, flush_denormal, seed=0, **model_kwargs) -> dict:
     """One hand-loop training run of `model_cls`, timed by a Meter; `order` is "random" or "grouped"."""
     set_all_seeds(seed)
     model = model_cls(
-        data["vocab_size"],
+        vocabulary_rows(data, sizes),
         sizes["embedding_dim"],
         sizes["hidden_size"],
         data["num_labels"],
@@ -43,11 +53,14 @@ def timed_loop(model_cls, data, sizes, order, epochs, flush_denormal, seed=0, **
     return meter.result()
 
 
-def speed_trainer(data, sizes, workdir, model_config, callbacks=(), trainer_class=None, collator=None, **overrides):
+def speed_trainer(
+    data, sizes, workdir, model_config, callbacks=(), trainer_class=None, collator=None, every_row=False, **overrides
+):
     """The Trainer of the engine rows, not yet trained: gru-hf's model and `GRUTrainingArguments` on the
     pre-tokenised data (length-grouped batches, flush-to-zero, no evaluation, saving or logging), seeded. `overrides`
-    replace training arguments (the profile section's knobs); `collator` defaults to what gru-hf's own job uses.
-    Returns (trainer, tokens), where tokens[0] counts the real tokens collated since it was last reset."""
+    replace training arguments (the profile section's knobs); `collator` defaults to what gru-hf's own job uses;
+    `every_row`: the optimizer gets every embedding row, the rows no text looks up too (`GRUTrainer` leaves them
+    out). Returns (trainer, tokens), where tokens[0] counts the real tokens collated since it was last reset."""
     from datasets import Dataset
 
     from gru_hf.training import GRUTrainer, GRUTrainingArguments, configure_cpu, data_collator
@@ -55,7 +68,7 @@ def speed_trainer(data, sizes, workdir, model_config, callbacks=(), trainer_clas
     configure_cpu()
     set_all_seeds(0)
     config = gru_hf.GRUConfig(
-        vocab_size=data["vocab_size"],
+        vocab_size=vocabulary_rows(data, sizes),
         embedding_dim=sizes["embedding_dim"],
         hidden_size=sizes["hidden_size"],
         bidirectional=sizes["bidirectional"],
@@ -95,6 +108,7 @@ def speed_trainer(data, sizes, workdir, model_config, callbacks=(), trainer_clas
         data_collator=counting_collator,
         callbacks=list(callbacks),
     )
+    trainer.train_looked_up_rows_only = not every_row
     return trainer, tokens
 
 
@@ -125,7 +139,10 @@ def timed_trainer(data, sizes, epochs, workdir, model_config, collator=None, row
 
 
 def size_sets(quick: bool) -> dict:
-    """{name: (sizes, gru-hf config)}: the seed's sizes with the seed's computation, and the project defaults."""
+    """{name: (sizes, gru-hf config)}: the seed's sizes with the seed's computation, the project defaults, and the
+    short-text recipe's (GloVe's 50 dimensions and the recipe's hidden size and extra words)."""
+    from gru_hf.training import SHORT_RECIPE
+
     if quick:
         return {
             "tiny sizes (E=16, H=16, unidirectional)": (
@@ -139,6 +156,16 @@ def size_sets(quick: bool) -> dict:
             {"pooling": "last", "embedding_dropout": 0.0, "classifier_dropout": 0.0},
         ),
         "project default sizes (E=100, H=128, bidirectional)": (PROJECT_DEFAULT_SIZES, {}),
+        f"short recipe sizes (E=50, H={SHORT_RECIPE['hidden_size']}, bidirectional, "
+        f"{SHORT_RECIPE['glove_extra_words']:,} more vocabulary rows)": (
+            {
+                "embedding_dim": 50,
+                "hidden_size": SHORT_RECIPE["hidden_size"],
+                "bidirectional": True,
+                "extra_rows": SHORT_RECIPE["glove_extra_words"],
+            },
+            {},
+        ),
     }
 
 
@@ -229,7 +256,8 @@ def render(results: dict) -> str:
         "gru-hf hand loop = GRUForSequenceClassification in a plain Adam loop over the Trainer's length-grouped "
         "order; gru-hf Trainer = `GRUTrainer.train()` on the same pre-tokenised data (its train_runtime, AdamW). "
         "At seed sizes gru-hf uses pooling=last and no dropout (the seed's computation); at project sizes its "
-        "defaults (max pooling, dropout 0.25) against a seed BiGRU reading both final states. Clean % = share of "
-        "the timed slices in which other processes used under a quarter of a core.",
+        "defaults (max pooling, dropout 0.25) against a seed BiGRU reading both final states."
+        + (SHORT_SIZES_NOTE if any(b["sizes"].get("extra_rows") for b in results["rows"].values()) else "")
+        + " Clean % = share of the timed slices in which other processes used under a quarter of a core.",
     ]
     return "\n".join(lines)

@@ -46,6 +46,7 @@ PHASES = (
 )
 PHASE_NAMES = tuple(name for name, _ in PHASES)
 REST = "Trainer loop, rest"
+EVERY_ROW = "every embedding row in the optimizer (the rows no text looks up too)"
 
 
 def ranged(name: str, fn):
@@ -252,6 +253,8 @@ def knob_jobs(data, sizes, model_config, workdir, quick: bool) -> dict:
     }
     if quick:
         return jobs
+    if sizes.get("extra_rows"):
+        jobs[EVERY_ROW] = partial(run, every_row=True)
     return {
         **jobs,
         "optim adamw_torch (foreach)": partial(run, optim="adamw_torch"),
@@ -325,8 +328,15 @@ def render(results: dict) -> str:
             ),
             "",
         ]
+    every_row = any(EVERY_ROW in block["knobs"] for block in results["sizes"].values())
     lines.append(
         "Knobs: one change each against the current settings, interleaved, best of the repeats, same seed and so "
         "the same batches. max_grad_norm 0 is reported, not adopted: it changes what is trained."
+        + (
+            " Every embedding row: `GRUTrainer.train_looked_up_rows_only` off, as every step was before the Trainer "
+            "left the rows that no training text looks up out of the gradient and the optimizer (the same model)."
+            if every_row
+            else ""
+        )
     )
     return "\n".join(lines)
