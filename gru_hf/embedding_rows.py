@@ -6,7 +6,8 @@ step, and AdamW without weight decay leaves a row whose gradient has always been
 training step still pays for them: a dense gradient of the whole table, its share of the gradient norm, and AdamW's
 moments and update over every row. `GRUTrainer` therefore trains only the rows that the training split looks up
 (`TrainedRowsEmbedding`) and reads the whole table to evaluate; checkpoints and the saved model hold the whole
-table under the usual `embeddings.weight`, and the model gets its own `nn.Embedding` back when training ends.
+table under the usual `embeddings.weight`, and the model gets its own `nn.Embedding` back, with the trained rows in
+it, when training ends.
 """
 
 import pyarrow.compute as pc
@@ -31,9 +32,13 @@ def looked_up_rows(dataset) -> int | None:
 
 
 class TrainedRowsEmbedding(nn.Module):
-    """Stands in for an `nn.Embedding` while it trains: its parameter `weight` is the first `rows` rows of the
-    embedding's table (the same memory), which training batches look up; in eval mode the whole table is read.
-    `state_dict` and `load_state_dict` read and write the whole table, as the `nn.Embedding` does.
+    """Stands in for an `nn.Embedding` while it trains: its parameter `weight` holds a copy of the first `rows` rows
+    of the embedding's table, which training batches look up; in eval mode the whole table is read (`eval()` copies
+    the trained rows into it). `state_dict` and `load_state_dict` read and write the whole table, as the
+    `nn.Embedding` does, and `whole_table()` is the embedding's own weight with the trained rows in it.
+
+    The rows are a copy, not a view of the table: DistributedDataParallel gives the parameters memory of their own
+    (seen with gloo), which leaves the updates of a view out of the table.
 
     Examples:
 
@@ -53,15 +58,26 @@ class TrainedRowsEmbedding(nn.Module):
         super().__init__()
         if not 0 < rows <= embedding.num_embeddings:
             raise ValueError(f"rows must be between 1 and {embedding.num_embeddings}, got {rows}")
-        self.table = embedding.weight.detach()  # (vocab_size, embedding_dim), the embedding's own memory
-        self.weight = nn.Parameter(self.table[:rows], requires_grad=embedding.weight.requires_grad)
+        self.table = embedding.weight.detach()  # (vocab_size, embedding_dim): the embedding's own memory
+        self.weight = nn.Parameter(self.table[:rows].clone(), requires_grad=embedding.weight.requires_grad)
         self.padding_idx = embedding.padding_idx
+
+    @torch.no_grad()
+    def whole_table(self) -> torch.Tensor:
+        """The embedding's weight (not a copy), with the trained rows copied into it."""
+        self.table[: self.weight.shape[0]].copy_(self.weight)
+        return self.table
+
+    def train(self, mode: bool = True):
+        if not mode:
+            self.whole_table()  # evaluation reads the table
+        return super().train(mode)
 
     def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
         return F.embedding(input_ids, self.weight if self.training else self.table, self.padding_idx)
 
     def _save_to_state_dict(self, destination, prefix, keep_vars):
-        destination[prefix + "weight"] = self.table
+        destination[prefix + "weight"] = self.whole_table()
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, errors):
         key = prefix + "weight"
@@ -75,6 +91,7 @@ class TrainedRowsEmbedding(nn.Module):
         else:
             with torch.no_grad():
                 self.table.copy_(state_dict[key])
+                self.weight.copy_(self.table[: self.weight.shape[0]])
 
     def extra_repr(self) -> str:
         return f"{self.weight.shape[0]} of {self.table.shape[0]} rows trained, {self.table.shape[1]}"

@@ -605,6 +605,7 @@ class GRUTrainer(Trainer):
             return super().train(*args, **kwargs)
         finally:
             if self._whole_embedding is not None:
+                self.model.get_input_embeddings().whole_table()  # the trained rows into the embedding's weight
                 self.model.set_input_embeddings(self._whole_embedding)
                 self._whole_embedding = None
                 # The optimizer holds the rows' parameter, which is gone: a later `train()` builds its own, as it

@@ -173,6 +173,21 @@ def write_csv(path: Path, rows) -> str:
     return str(path)
 
 
+# Vectors (8 values) for some training words and for three words that training never holds: "acting" is in the
+# validation and test texts only.
+VECTORS = {"good": 0.1, "bad": -0.1, "film": 0.2, "acting": 0.3, "splendid": 0.4, "dreadful": -0.4}
+EXTRA_WORDS = ("acting", "splendid", "dreadful")
+
+
+def vector(word: str) -> list[float]:
+    return [VECTORS[word] * (j % 3 - 1) for j in range(8)]
+
+
+def write_vectors(path: Path) -> str:
+    path.write_text("".join(f"{w} {' '.join(map(str, vector(w)))}\n" for w in VECTORS), encoding="utf-8")
+    return str(path)
+
+
 @pytest.fixture(scope="module")
 def data_files(tmp_path_factory):
     root = tmp_path_factory.mktemp("data")
@@ -180,6 +195,7 @@ def data_files(tmp_path_factory):
         "train": write_csv(root / "train.csv", TRAIN_ROWS),
         "validation": write_csv(root / "validation.csv", VALIDATION_ROWS),
         "test": write_csv(root / "test.csv", TEST_ROWS),
+        "vectors": write_vectors(root / "vectors.txt"),
     }
 
 
@@ -465,6 +481,35 @@ def test_streamed_training_under_two_processes(tmp_path, data_files):
 # ---------------------------------------------------------------------------------------------------------------
 # 4. torchrun without --use_cpu really synchronises; `accelerate launch --cpu --num_processes 2` is refused
 # ---------------------------------------------------------------------------------------------------------------
+
+
+def test_ddp_trains_the_looked_up_embedding_rows_as_one_process_does(tmp_path, data_files):
+    """With vectors for words that no training text holds, the Trainer trains only the embedding rows that training
+    looks up: under torchrun 2 x 4, three AdamW steps equal one process's with batch 8, and the other rows keep
+    their vectors on both ranks."""
+    extra = ("--glove", data_files["vectors"], "--glove_extra_words", str(len(EXTRA_WORDS)))
+    extra += ("--optim", "adamw_torch_fused", "--max_steps", "3", "--learning_rate", "0.05")
+    extra += ("--save_strategy", "steps", "--save_steps", "3")
+    runs = {}
+    for name, launcher, batch in [("ddp", "torchrun", 4), ("single", "python", 8)]:
+        (tmp_path / name).mkdir()
+        runs[name] = Run(
+            tmp_path / name, launcher, one_step_args(data_files, tmp_path / name / "model", batch, *extra)
+        )
+    ddp, single = runs["ddp"], runs["single"]
+    assert_same(ddp.params(0, "init"), single.params(0, "init"))
+    assert max_difference(single.params(0, "init"), single.params(0)) > 1e-3
+    for rank in (0, 1):
+        assert_same(ddp.params(rank), single.params(0), atol=1e-6)
+    vocab = json.loads((ddp.out / "tokenizer.json").read_text(encoding="utf-8"))["model"]["vocab"]
+    rows = load_file(ddp.out / "model.safetensors")["model.embeddings.weight"]
+    assert rows.shape[0] == len(vocab)
+    for word in EXTRA_WORDS:
+        assert torch.equal(rows[vocab[word]], torch.tensor(vector(word))), word
+    # The optimizer's moments cover the rows that training looks up, not the whole table.
+    moments = torch.load(ddp.out / "checkpoint-3" / "optimizer.pt", weights_only=True)["state"]
+    shapes = {tuple(state["exp_avg"].shape) for state in moments.values()}
+    assert (rows.shape[0] - len(EXTRA_WORDS), 8) in shapes and (rows.shape[0], 8) not in shapes, shapes
 
 
 def test_torchrun_without_use_cpu_synchronises(one_step_runs):

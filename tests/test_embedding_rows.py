@@ -26,7 +26,7 @@ def test_looked_up_rows_reads_the_whole_table():
     assert looked_up_rows(IterableDataset.from_generator(lambda: iter([{"input_ids": [1]}]))) is None
 
 
-def test_trained_rows_share_the_embeddings_memory():
+def test_trained_rows_reach_the_embedding():
     torch.manual_seed(0)
     embedding = nn.Embedding(6, 3, padding_idx=0)
     original = embedding.weight.detach().clone()
@@ -37,10 +37,13 @@ def test_trained_rows_share_the_embeddings_memory():
     trained(ids).sum().backward()
     assert trained.weight.grad.shape == (4, 3) and not trained.weight.grad[0].any()  # the padding row stays
     with torch.no_grad():
-        trained.weight[1] += 1.0  # an optimizer step on a trained row is a step of the embedding's row
-    assert torch.equal(embedding.weight[1], original[1] + 1.0)
-    # Evaluation reads rows that training never looks up; training mode cannot.
-    assert torch.equal(trained.eval()(torch.tensor([5])), original[5:6])
+        trained.weight[1] += 1.0  # an optimizer step
+    assert torch.equal(trained.state_dict()["weight"][1], original[1] + 1.0)
+    with torch.no_grad():
+        trained.weight[2] += 1.0
+    # Evaluation reads the whole table, the trained rows as they are now included; training mode cannot.
+    assert torch.equal(trained.eval()(torch.tensor([2, 5])), torch.stack([original[2] + 1.0, original[5]]))
+    assert torch.equal(embedding.weight[:3], torch.stack([original[0], original[1] + 1.0, original[2] + 1.0]))
     with pytest.raises(IndexError):
         trained.train()(torch.tensor([5]))
     with pytest.raises(ValueError, match="rows must be between 1 and 6, got 7"):
