@@ -595,8 +595,9 @@ class GRUTrainer(Trainer):
         loss = weighted_cross_entropy(outputs.logits, labels, self.class_weights, self.args.label_smoothing_factor)
         return (loss, outputs) if return_outputs else loss
 
-    # Train only the embedding rows that the training split looks up (`gru_hf.embedding_rows`), where that leaves
-    # the results as they were: the saved model and the checkpoints are the same, each step is cheaper.
+    # Train only the embedding rows that the training split looks up (`gru_hf.embedding_rows`), where the other
+    # rows would stay exactly as they are: the same training up to floating-point rounding (bit-identical in the
+    # tests and on MR's whole job), and each step is cheaper.
     train_looked_up_rows_only = True
     _whole_embedding: torch.nn.Module | None = None  # the model's own embedding while a `TrainedRowsEmbedding` trains
 
@@ -621,6 +622,9 @@ class GRUTrainer(Trainer):
             not self.train_looked_up_rows_only
             or not isinstance(embedding, torch.nn.Embedding)
             or not embedding.weight.requires_grad
+            or embedding.max_norm is not None  # renormalises the rows it looks up: kept as nn.Embedding does it
+            or embedding.scale_grad_by_freq
+            or embedding.sparse
             or self.args.optim not in ROW_WISE_OPTIMIZERS
             or getattr(self, "optimizer_cls_and_kwargs", None) is not None
             or self.is_deepspeed_enabled
