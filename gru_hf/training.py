@@ -19,6 +19,7 @@ from transformers import (
     TrainingArguments,
     set_seed,
 )
+from transformers.trainer_utils import get_last_checkpoint
 
 from .configuration_gru import GRUConfig
 from .data import DataArguments, LabelInfo, load_data, sample_texts
@@ -601,9 +602,10 @@ class GRUTrainer(Trainer):
     train_looked_up_rows_only = True
     _whole_embedding: torch.nn.Module | None = None  # the model's own embedding while a `TrainedRowsEmbedding` trains
 
-    def train(self, *args, **kwargs):
+    def train(self, resume_from_checkpoint=None, *args, **kwargs):
+        self._resume_from = resume_from_checkpoint
         try:
-            return super().train(*args, **kwargs)
+            return super().train(resume_from_checkpoint, *args, **kwargs)
         finally:
             if self._whole_embedding is not None:
                 self.model.get_input_embeddings().whole_table()  # the trained rows into the embedding's weight
@@ -635,12 +637,24 @@ class GRUTrainer(Trainer):
         if self.args.weight_decay and names.get(id(embedding.weight)) in self.get_decay_parameter_names(self.model):
             return
         rows = looked_up_rows(self.train_dataset)
-        if rows is None or rows >= embedding.num_embeddings:
+        if rows is None or rows >= embedding.num_embeddings or self._resumed_moments_cover(embedding.weight):
             return
         total = embedding.num_embeddings
         logger.info("Training %d of the %d embedding rows: no training text looks up the others", rows, total)
         self._whole_embedding = embedding
         self.model.set_input_embeddings(TrainedRowsEmbedding(embedding, rows))
+
+    def _resumed_moments_cover(self, weight: torch.Tensor) -> bool:
+        """Whether the checkpoint being resumed holds optimizer moments of `weight`'s whole shape: saved while every
+        row trained (by an earlier gru-hf), so the resumed run trains every row too."""
+        checkpoint = getattr(self, "_resume_from", None)
+        if checkpoint is True:
+            checkpoint = get_last_checkpoint(self.args.output_dir)
+        path = os.path.join(checkpoint, "optimizer.pt") if isinstance(checkpoint, str) else ""
+        if not os.path.isfile(path):
+            return False
+        state = torch.load(path, map_location="cpu", weights_only=True).get("state", {})
+        return any(getattr(s.get("exp_avg"), "shape", None) == weight.shape for s in state.values())
 
     def create_optimizer(self, model=None):
         if self.optimizer is None and model is None:

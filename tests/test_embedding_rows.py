@@ -99,14 +99,24 @@ def test_training_the_looked_up_rows_gives_the_same_model(tmp_path, tiny_files, 
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
-def test_resume_with_trained_rows_matches_uninterrupted_run(tmp_path, tiny_files, vectors_file):
-    extra = ("--glove", vectors_file, "--glove_extra_words", "3", "--export_onnx", "false")
+@pytest.mark.parametrize("crashed_with_every_row", [False, True])
+def test_resume_with_trained_rows_matches_uninterrupted_run(
+    tmp_path, tiny_files, vectors_file, monkeypatch, caplog, crashed_with_every_row
+):
+    """A checkpoint whose optimizer moments cover the whole table (saved while every row trained, by an earlier
+    gru-hf) resumes with every row; one saved with the looked-up rows, with them. The foreach AdamW refuses moments
+    of another shape (the fused one reads them unchecked)."""
+    extra = ("--glove", vectors_file, "--glove_extra_words", "3", "--export_onnx", "false", "--optim", "adamw_torch")
     full = run(tiny_args(tiny_files, tmp_path / "full", *extra))
     crashed = tmp_path / "crashed"
+    monkeypatch.setattr(GRUTrainer, "train_looked_up_rows_only", not crashed_with_every_row)
     with pytest.raises(RuntimeError, match="simulated crash"):
         train(*parse_train_arguments(tiny_args(tiny_files, crashed, *extra)), callbacks=[CrashAtStep(7)])
     assert [name for name in os.listdir(crashed) if name.startswith("checkpoint-")] == ["checkpoint-5"]
-    resumed = run(tiny_args(tiny_files, crashed, *extra, "--resume_from_checkpoint", "true"))
+    monkeypatch.setattr(GRUTrainer, "train_looked_up_rows_only", True)
+    with caplog.at_level(logging.INFO, logger="gru_hf.training"):
+        resumed = run(tiny_args(tiny_files, crashed, *extra, "--resume_from_checkpoint", "true"))
+    assert ("embedding rows: no training text looks up the others" in caplog.text) is not crashed_with_every_row
     assert resumed["test"]["test_loss"] == pytest.approx(full["test"]["test_loss"], abs=1e-6)
     a, b = load_file(tmp_path / "full" / "model.safetensors"), load_file(crashed / "model.safetensors")
     assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
