@@ -10,6 +10,7 @@ table under the usual `embeddings.weight`, and the model gets its own `nn.Embedd
 it, when training ends.
 """
 
+import pyarrow as pa
 import pyarrow.compute as pc
 import torch
 from datasets import Dataset
@@ -27,7 +28,10 @@ def looked_up_rows(dataset) -> int | None:
     iterating (a stream) or there is no token."""
     if not isinstance(dataset, Dataset) or "input_ids" not in dataset.column_names:
         return None
-    largest = pc.max(pc.list_flatten(dataset.data.column("input_ids"))).as_py()
+    try:
+        largest = pc.max(pc.list_flatten(dataset.data.column("input_ids"))).as_py()
+    except pa.ArrowException:  # not a column of id lists
+        return None
     return None if largest is None else int(largest) + 1
 
 

@@ -23,6 +23,7 @@ def test_looked_up_rows_reads_the_whole_table():
     assert looked_up_rows(data.select([1])) in (4, 6) and looked_up_rows(data.select([2, 0])) == 6
     assert looked_up_rows(Dataset.from_dict({"input_ids": [[], []]})) is None
     assert looked_up_rows(Dataset.from_dict({"text": ["a"]})) is None
+    assert looked_up_rows(Dataset.from_dict({"input_ids": [1, 2]})) is None  # not lists of ids
     assert looked_up_rows(IterableDataset.from_generator(lambda: iter([{"input_ids": [1]}]))) is None
 
 
