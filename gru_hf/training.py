@@ -601,6 +601,7 @@ class GRUTrainer(Trainer):
     # tests and on MR's whole job), and each step is cheaper.
     train_looked_up_rows_only = True
     _whole_embedding: torch.nn.Module | None = None  # the model's own embedding while a `TrainedRowsEmbedding` trains
+    _resume_from: str | bool | None = None  # the checkpoint `train()` resumes
 
     def train(self, resume_from_checkpoint=None, *args, **kwargs):
         self._resume_from = resume_from_checkpoint
@@ -617,8 +618,10 @@ class GRUTrainer(Trainer):
 
     def _train_looked_up_rows(self) -> None:
         """Swap the model's embedding for a `TrainedRowsEmbedding` of the rows the training split looks up, when
-        the other rows would stay exactly as they are: an element-wise optimizer, no weight decay on them, the
-        model unwrapped (not DeepSpeed or FSDP) and a training split whose token ids can be read."""
+        the other rows would stay exactly as they are: an element-wise optimizer, no weight decay on them, a plain
+        `nn.Embedding` (no max_norm, gradient scaling or sparse gradient), the model unwrapped (not DeepSpeed or
+        FSDP), a training split whose token ids can be read, and no resumed checkpoint whose optimizer moments
+        cover every row."""
         embedding = self.model.get_input_embeddings()
         if (
             not self.train_looked_up_rows_only
@@ -647,7 +650,7 @@ class GRUTrainer(Trainer):
     def _resumed_moments_cover(self, weight: torch.Tensor) -> bool:
         """Whether the checkpoint being resumed holds optimizer moments of `weight`'s whole shape: saved while every
         row trained (by an earlier gru-hf), so the resumed run trains every row too."""
-        checkpoint = getattr(self, "_resume_from", None)
+        checkpoint = self._resume_from
         if checkpoint is True:
             checkpoint = get_last_checkpoint(self.args.output_dir)
         path = os.path.join(checkpoint, "optimizer.pt") if isinstance(checkpoint, str) else ""

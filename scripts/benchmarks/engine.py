@@ -17,7 +17,7 @@ from .timing import Meter, interleaved, log, measure_peak, utilisation
 SEED_NO_FTZ = "seed loop, random batches, no flush-to-zero"
 SHORT_SIZES_NOTE = (
     " At the short recipe's sizes the same, with its extra GloVe words as vocabulary rows that no training text "
-    "looks up, in every model of the rows (the seed's Adam updates them, `GRUTrainer` leaves them out)."
+    "looks up, in every model of the rows (the plain loops' Adam updates them, `GRUTrainer` leaves them out)."
 )
 
 

@@ -334,7 +334,8 @@ def render(results: dict) -> str:
         "the same batches. max_grad_norm 0 is reported, not adopted: it changes what is trained."
         + (
             " Every embedding row: `GRUTrainer.train_looked_up_rows_only` off, as every step was before the Trainer "
-            "left the rows that no training text looks up out of the gradient and the optimizer (the same model)."
+            "left the rows that no training text looks up out of the gradient and the optimizer (the same training "
+            "up to floating-point rounding)."
             if every_row
             else ""
         )
