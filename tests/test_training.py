@@ -197,7 +197,7 @@ def test_short_texts_with_vectors_get_the_short_recipe_and_options_given_win(tmp
     # The tiny texts have 2-5 words (median 3): hidden 256, the vectors' unseen words, the embeddings at half of 0.02.
     assert (
         "Recipe short (the median training text has 3 words (at most 64)): --hidden_size 256, "
-        "--glove_extra_words 100000, --embedding_learning_rate 0.01" in caplog.text
+        "--glove_extra_words 100000, --embedding_learning_rate 0.01, --adversarial_epsilon 0.5" in caplog.text
     )
     assert json.loads((out / "config.json").read_text())["hidden_size"] == 256
     assert {"superb", "dreadful"} <= AutoTokenizer.from_pretrained(out).get_vocab().keys()
@@ -205,14 +205,16 @@ def test_short_texts_with_vectors_get_the_short_recipe_and_options_given_win(tmp
     card = (out / "README.md").read_text()
     changed = card.split("Non-default hyperparameters:\n\n")[1].split("\n\n")[0]
     assert "| `glove` |" in changed and "`learning_rate` | `0.02`" in changed, changed
-    assert not {"hidden_size", "extra_words", "embedding_learning_rate"} & set(changed.replace("`", " ").split())
+    recipe = {"hidden_size", "extra_words", "embedding_learning_rate", "adversarial_epsilon"}
+    assert not recipe & set(changed.replace("`", " ").split())
     assert "| `embedding_learning_rate` | `0.01` |" in card  # in the table of all hyperparameters
+    assert "| `adversarial_epsilon` | `0.5` |" in card
 
     # Each option given wins over the recipe's value; the others still follow it.
     out2 = tmp_path / "given"
     args = tiny_args(tiny_files, out2, "--glove", glove, "--num_train_epochs", "1", "--glove_extra_words", "0")
     with caplog.at_level("INFO", logger="gru_hf.training"):
-        results = run([*args, "--embedding_learning_rate", "0.02"])
+        results = run([*args, "--embedding_learning_rate", "0.02", "--adversarial_epsilon", "0"])
     assert "Recipe short (the median training text has 3 words (at most 64)): every option given" in caplog.text
     assert json.loads((out2 / "config.json").read_text())["hidden_size"] == 8
     assert results["glove"]["extra_words"] == 0 and "superb" not in AutoTokenizer.from_pretrained(out2).get_vocab()
@@ -230,13 +232,14 @@ def test_long_texts_and_runs_without_vectors_keep_the_long_recipe(tmp_path):
     for model_args in (ModelArguments(glove=glove), ModelArguments(), ModelArguments(recipe="long", glove=glove)):
         resolved, resolved_training = apply_recipe(model_args, training_args, raw["train"], data_args)
         assert (resolved.hidden_size, resolved.glove_extra_words) == (128, 0)
-        assert resolved_training.embedding_learning_rate is None
+        assert resolved_training.embedding_learning_rate is None and resolved_training.adversarial_epsilon is None
         assert model_args.hidden_size is None and model_args.glove_extra_words is None  # the caller's are unchanged
     # --recipe short asks for it whatever the length; 64 words are still short.
     short = ModelArguments(recipe="short", glove=glove)
     resolved, resolved_training = apply_recipe(short, training_args, raw["train"], data_args)
     assert (resolved.hidden_size, resolved.glove_extra_words) == (256, 100_000)
     assert resolved_training.embedding_learning_rate == 1e-3 and training_args.embedding_learning_rate is None
+    assert resolved_training.adversarial_epsilon == 0.5 and training_args.adversarial_epsilon is None
     rows = [(" ".join(["good"] * 64), "pos"), (" ".join(["bad"] * 64), "neg")] * 10
     data_args = DataArguments(train_file=write_csv(tmp_path / "short.csv", rows))
     train_split = load_splits(data_args)[0]["train"]
