@@ -486,8 +486,10 @@ def test_streamed_training_under_two_processes(tmp_path, data_files):
 def test_ddp_trains_the_looked_up_embedding_rows_as_one_process_does(tmp_path, data_files):
     """With vectors for words that no training text holds, the Trainer trains only the embedding rows that training
     looks up: under torchrun 2 x 4, three AdamW steps equal one process's with batch 8, and the other rows keep
-    their vectors on both ranks."""
+    their vectors on both ranks. The short recipe's adversarial training is on (each rank moves its own texts'
+    embeddings, each text by the same distance), and equal too."""
     extra = ("--glove", data_files["vectors"], "--glove_extra_words", str(len(EXTRA_WORDS)))
+    extra += ("--adversarial_epsilon", "0.5")
     extra += ("--optim", "adamw_torch_fused", "--max_steps", "3", "--learning_rate", "0.05")
     extra += ("--save_strategy", "steps", "--save_steps", "3")
     runs = {}
