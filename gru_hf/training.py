@@ -48,7 +48,7 @@ RECIPES = ("auto", "short", "long")
 LONG_RECIPE = {"hidden_size": 128, "glove_extra_words": 0}
 SHORT_RECIPE = {"hidden_size": 256, "glove_extra_words": 100_000}
 SHORT_RECIPE_EMBEDDING_RATE = 0.5  # the embeddings' peak rate, as a share of --learning_rate
-SHORT_RECIPE_ADVERSARIAL_EPSILON = 0.5  # --adversarial_epsilon (the long recipe: 0, off)
+SHORT_RECIPE_ADVERSARIAL_EPSILON = 0.5  # --adversarial_epsilon (the long recipe leaves it unset: off)
 SHORT_TEXT_WORDS = 64  # auto: short when the median training text has at most this many words (with --glove)
 RECIPE_SAMPLE = 10_000  # auto counts the words of at most this many training texts, evenly spread
 
@@ -1039,14 +1039,17 @@ def apply_recipe(model_args, training_args, train_split, data_args, auto_short: 
     filled = {name: value for name, value in values.items() if getattr(model_args, name) is None}
     resolved = dataclasses.replace(model_args, **filled)
     resolved_training = training_args
-    if kind == "short" and getattr(training_args, "embedding_learning_rate", "given") is None:
-        resolved_training = copy.copy(training_args)
-        rate = training_args.learning_rate * SHORT_RECIPE_EMBEDDING_RATE
-        resolved_training.embedding_learning_rate = filled["embedding_learning_rate"] = rate
-    if kind == "short" and getattr(training_args, "adversarial_epsilon", "given") is None:
-        if resolved_training is training_args:
+    if kind == "short":  # the recipe's training options, in those left unset (None)
+        training_values = {
+            "embedding_learning_rate": training_args.learning_rate * SHORT_RECIPE_EMBEDDING_RATE,
+            "adversarial_epsilon": SHORT_RECIPE_ADVERSARIAL_EPSILON,
+        }
+        unset = {name: value for name, value in training_values.items() if getattr(training_args, name, 0) is None}
+        if unset:
             resolved_training = copy.copy(training_args)
-        resolved_training.adversarial_epsilon = filled["adversarial_epsilon"] = SHORT_RECIPE_ADVERSARIAL_EPSILON
+            for name, value in unset.items():
+                setattr(resolved_training, name, value)
+            filled.update(unset)
     resolved.recipe_values = dict(filled)
     if kind == "short" or model_args.recipe != "auto":
         why = f"--recipe {model_args.recipe}"
