@@ -446,6 +446,9 @@ def test_autotune_section_can_measure_the_defaults_alone(tmp_path, monkeypatch):
     assert [(j["dataset"], j["row"], j["seed"]) for j in jobs] == [
         (name, "defaults", seed) for seed in (0, 1, 2) for name in ("mr", "sst2")
     ]
+    assert {j["budget_s"] for j in jobs} == {300}
+    monkeypatch.setenv("GRU_HF_AUTOTUNE_SECONDS", "900")  # a budget of the run's own, which the record names
+    assert {j["budget_s"] for j in autotune.plan(str(tmp_path), str(tmp_path), quick=False)} == {900}
     monkeypatch.setenv("GRU_HF_AUTOTUNE_ROWS", "defaults,tuned")
     with pytest.raises(ValueError, match="GRU_HF_AUTOTUNE_ROWS: choose from 'defaults' and '--autotune_seconds'"):
         autotune.plan(str(tmp_path), str(tmp_path), quick=False)

@@ -15,6 +15,7 @@ budget is wall-clock seconds, so a search sharing the machine would get less don
 GRU_HF_AUTOTUNE_DATASETS and GRU_HF_AUTOTUNE_SEEDS (comma-separated) limit a run to some datasets or seeds; the
 rendered table says which were measured. GRU_HF_AUTOTUNE_ROWS=defaults runs the plain command only (the defaults'
 test accuracy, e.g. after a change of the defaults, without the hour of searches); no target is then checked.
+GRU_HF_AUTOTUNE_SECONDS=N gives the searches N seconds instead of AUTOTUNE_BUDGET_S (the record names the budget).
 """
 
 import json
@@ -174,6 +175,7 @@ def plan(data_dir: str, workdir: str, quick: bool) -> list[dict]:
         raise ValueError(f"GRU_HF_AUTOTUNE_ROWS: choose from {DEFAULTS_ROW!r} and {AUTOTUNE_ROW!r}, got {list(rows)}")
     glove = os.path.join(data_dir, GLOVE_FILE) if quick else DEFAULT_VECTORS
     threads = 1 if quick else _threads()
+    budget_s = AUTOTUNE_QUICK_BUDGET_S if quick else _limited("GRU_HF_AUTOTUNE_SECONDS", (AUTOTUNE_BUDGET_S,), int)[0]
     flags = {name: data_argv(data_dir, name, workdir) for name in datasets}
     return [
         {
@@ -184,7 +186,7 @@ def plan(data_dir: str, workdir: str, quick: bool) -> list[dict]:
             "glove": glove,
             "quick": quick,
             "threads": threads,
-            "budget_s": AUTOTUNE_QUICK_BUDGET_S if quick else AUTOTUNE_BUDGET_S,
+            "budget_s": budget_s,
             "output_dir": os.path.join(
                 workdir, "autotune", f"{name}-{'tuned' if row == AUTOTUNE_ROW else row}-{seed}"
             ),
